@@ -1,0 +1,1 @@
+//! The VLN-CE simulator and task. Never depends on libtorch.

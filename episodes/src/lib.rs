@@ -1,0 +1,1 @@
+//! Every on-disk data format of vln-r1 and the text the model sees.

@@ -1,0 +1,1 @@
+//! Supervised fine-tuning of the VLM policy on VLN-Ego samples.
