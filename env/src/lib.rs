@@ -1,1 +1,8 @@
 //! The VLN-CE simulator and task. Never depends on libtorch.
+
+pub mod body;
+pub mod error;
+pub mod nav;
+pub mod render;
+
+pub use error::{EnvError, Result};

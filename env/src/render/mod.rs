@@ -1,0 +1,1 @@
+//! Egocentric CPU rendering (RGB, depth) and top-down maps.
