@@ -1,0 +1,490 @@
+//! Per-episode metrics exactly as VLN-CE defines them (NE, SR, OSR, SPL, TL, nDTW, SDTW, steps, collisions).
+//!
+//! Each metric is a small type with `reset` / `update` (habitat-lab's `Measure` shape). Composite metrics
+//! (SPL, SDTW) own the measures they are made of instead of looking them up in a registry, so every measure
+//! can be unit-tested alone. The task computes the geodesic distance to the goal once per step and hands it
+//! to all measures in a [`MeasureStep`].
+
+use episodes::Action;
+use serde::{Deserialize, Serialize};
+
+/// What every measure learns when an episode starts.
+#[derive(Debug, Clone, Copy)]
+pub struct MeasureReset<'a> {
+    /// Agent (feet) position at the start.
+    pub start_position: [f32; 3],
+    /// Geodesic distance from the start to the goal (d0).
+    pub start_distance: f32,
+    /// Success radius (VLN-CE: 3.0 m).
+    pub success_distance: f32,
+    /// The gt `locations` of the episode (empty when unknown: nDTW / SDTW are then NaN).
+    pub reference_locations: &'a [[f32; 3]],
+}
+
+/// What every measure learns after each step.
+#[derive(Debug, Clone, Copy)]
+pub struct MeasureStep {
+    pub action: Action,
+    /// Agent (feet) position after the action.
+    pub position: [f32; 3],
+    /// Geodesic distance from `position` to the goal (infinite when unreachable).
+    pub distance_to_goal: f32,
+    /// Whether the action was blocked (fully or partly) by the scene.
+    pub collided: bool,
+}
+
+/// A habitat-lab style measure.
+pub trait Measure {
+    fn reset(&mut self, episode: &MeasureReset);
+    fn update(&mut self, step: &MeasureStep);
+    fn value(&self) -> f64;
+}
+
+fn distance(a: [f32; 3], b: [f32; 3]) -> f64 {
+    let d = [(a[0] - b[0]) as f64, (a[1] - b[1]) as f64, (a[2] - b[2]) as f64];
+    (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt()
+}
+
+/// NE: geodesic distance from the agent's current (finally: last) position to the goal.
+#[derive(Debug, Clone, Default)]
+pub struct NavigationError {
+    distance: f64,
+}
+
+impl Measure for NavigationError {
+    fn reset(&mut self, episode: &MeasureReset) {
+        self.distance = episode.start_distance as f64;
+    }
+    fn update(&mut self, step: &MeasureStep) {
+        self.distance = step.distance_to_goal as f64;
+    }
+    fn value(&self) -> f64 {
+        self.distance
+    }
+}
+
+/// SR: 1 iff the agent called STOP while strictly within the success radius.
+#[derive(Debug, Clone, Default)]
+pub struct Success {
+    radius: f64,
+    success: bool,
+}
+
+impl Measure for Success {
+    fn reset(&mut self, episode: &MeasureReset) {
+        self.radius = episode.success_distance as f64;
+        self.success = false;
+    }
+    fn update(&mut self, step: &MeasureStep) {
+        if step.action == Action::Stop {
+            self.success = (step.distance_to_goal as f64) < self.radius;
+        }
+    }
+    fn value(&self) -> f64 {
+        f64::from(u8::from(self.success))
+    }
+}
+
+/// OSR: 1 iff the agent was strictly within the success radius at any point (STOP not needed).
+#[derive(Debug, Clone, Default)]
+pub struct OracleSuccess {
+    radius: f64,
+    reached: bool,
+}
+
+impl Measure for OracleSuccess {
+    fn reset(&mut self, episode: &MeasureReset) {
+        self.radius = episode.success_distance as f64;
+        self.reached = (episode.start_distance as f64) < self.radius;
+    }
+    fn update(&mut self, step: &MeasureStep) {
+        self.reached |= (step.distance_to_goal as f64) < self.radius;
+    }
+    fn value(&self) -> f64 {
+        f64::from(u8::from(self.reached))
+    }
+}
+
+/// TL: sum of Euclidean distances between consecutive agent positions.
+#[derive(Debug, Clone, Default)]
+pub struct TrajectoryLength {
+    last: [f32; 3],
+    length: f64,
+}
+
+impl Measure for TrajectoryLength {
+    fn reset(&mut self, episode: &MeasureReset) {
+        self.last = episode.start_position;
+        self.length = 0.0;
+    }
+    fn update(&mut self, step: &MeasureStep) {
+        self.length += distance(self.last, step.position);
+        self.last = step.position;
+    }
+    fn value(&self) -> f64 {
+        self.length
+    }
+}
+
+/// SPL: SR · d0 / max(d0, TL).
+#[derive(Debug, Clone, Default)]
+pub struct Spl {
+    success: Success,
+    length: TrajectoryLength,
+    start_distance: f64,
+}
+
+impl Measure for Spl {
+    fn reset(&mut self, episode: &MeasureReset) {
+        self.success.reset(episode);
+        self.length.reset(episode);
+        self.start_distance = episode.start_distance as f64;
+    }
+    fn update(&mut self, step: &MeasureStep) {
+        self.success.update(step);
+        self.length.update(step);
+    }
+    fn value(&self) -> f64 {
+        let denom = self.start_distance.max(self.length.value());
+        if self.success.value() == 0.0 {
+            0.0
+        } else if denom <= 0.0 {
+            // Start inside the goal and never moved: a perfect path of length zero.
+            1.0
+        } else {
+            self.start_distance / denom
+        }
+    }
+}
+
+/// nDTW: exp(-DTW(P, G) / (|G| · radius)) with exact dynamic time warping, P the agent positions (appended
+/// only when the position changes, as VLN-CE records them), G the gt locations, point cost the 3-D Euclidean
+/// distance. The DTW table is filled one row per new agent position, so an update costs O(|G|) and the
+/// measure never stores the whole table.
+#[derive(Debug, Clone, Default)]
+pub struct Ndtw {
+    reference: Vec<[f32; 3]>,
+    radius: f64,
+    last: Option<[f32; 3]>,
+    /// DTW costs of the agent path so far against every prefix of the reference (the last table row).
+    row: Vec<f64>,
+    scratch: Vec<f64>,
+}
+
+impl Ndtw {
+    fn push(&mut self, p: [f32; 3]) {
+        let first = self.last.is_none();
+        self.last = Some(p);
+        self.scratch.clear();
+        for (j, &g) in self.reference.iter().enumerate() {
+            let cost = distance(p, g);
+            let best_prev = if first {
+                // First row: only horizontal moves along the reference.
+                if j == 0 {
+                    0.0
+                } else {
+                    self.scratch[j - 1]
+                }
+            } else {
+                let up = self.row[j];
+                let diag = if j == 0 { f64::INFINITY } else { self.row[j - 1] };
+                let left = if j == 0 { f64::INFINITY } else { self.scratch[j - 1] };
+                up.min(diag).min(left)
+            };
+            self.scratch.push(cost + best_prev);
+        }
+        std::mem::swap(&mut self.row, &mut self.scratch);
+    }
+
+    /// DTW(P, G) of the path so far (infinite before the first position or without a reference).
+    pub fn dtw(&self) -> f64 {
+        self.row.last().copied().unwrap_or(f64::INFINITY)
+    }
+}
+
+impl Measure for Ndtw {
+    fn reset(&mut self, episode: &MeasureReset) {
+        self.reference.clear();
+        self.reference.extend_from_slice(episode.reference_locations);
+        self.radius = episode.success_distance as f64;
+        self.last = None;
+        self.row.clear();
+        self.push(episode.start_position);
+    }
+    fn update(&mut self, step: &MeasureStep) {
+        if self.last != Some(step.position) {
+            self.push(step.position);
+        }
+    }
+    fn value(&self) -> f64 {
+        if self.reference.is_empty() {
+            return f64::NAN;
+        }
+        (-self.dtw() / (self.reference.len() as f64 * self.radius)).exp()
+    }
+}
+
+/// SDTW: SR · nDTW.
+#[derive(Debug, Clone, Default)]
+pub struct Sdtw {
+    success: Success,
+    ndtw: Ndtw,
+}
+
+impl Measure for Sdtw {
+    fn reset(&mut self, episode: &MeasureReset) {
+        self.success.reset(episode);
+        self.ndtw.reset(episode);
+    }
+    fn update(&mut self, step: &MeasureStep) {
+        self.success.update(step);
+        self.ndtw.update(step);
+    }
+    fn value(&self) -> f64 {
+        self.success.value() * self.ndtw.value()
+    }
+}
+
+/// Number of actions taken (STOP counts as a step, as in VLN-CE).
+#[derive(Debug, Clone, Default)]
+pub struct Steps {
+    steps: u32,
+}
+
+impl Measure for Steps {
+    fn reset(&mut self, _: &MeasureReset) {
+        self.steps = 0;
+    }
+    fn update(&mut self, _: &MeasureStep) {
+        self.steps += 1;
+    }
+    fn value(&self) -> f64 {
+        f64::from(self.steps)
+    }
+}
+
+/// Number of actions the scene blocked.
+#[derive(Debug, Clone, Default)]
+pub struct Collisions {
+    count: u32,
+}
+
+impl Measure for Collisions {
+    fn reset(&mut self, _: &MeasureReset) {
+        self.count = 0;
+    }
+    fn update(&mut self, step: &MeasureStep) {
+        self.count += u32::from(step.collided);
+    }
+    fn value(&self) -> f64 {
+        f64::from(self.count)
+    }
+}
+
+/// The final metrics of one episode, in the VLN-CE papers' row order.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct EpisodeMetrics {
+    pub ne: f64,
+    pub osr: f64,
+    pub sr: f64,
+    pub spl: f64,
+    pub ndtw: f64,
+    pub sdtw: f64,
+    pub tl: f64,
+    pub steps: f64,
+    pub collisions: f64,
+}
+
+/// The standard set of VLN-CE measures, reset and updated together.
+#[derive(Debug, Clone, Default)]
+pub struct VlnMeasures {
+    pub ne: NavigationError,
+    pub osr: OracleSuccess,
+    pub sr: Success,
+    pub spl: Spl,
+    pub ndtw: Ndtw,
+    pub sdtw: Sdtw,
+    pub tl: TrajectoryLength,
+    pub steps: Steps,
+    pub collisions: Collisions,
+}
+
+impl VlnMeasures {
+    fn all(&mut self) -> [&mut dyn Measure; 9] {
+        [
+            &mut self.ne,
+            &mut self.osr,
+            &mut self.sr,
+            &mut self.spl,
+            &mut self.ndtw,
+            &mut self.sdtw,
+            &mut self.tl,
+            &mut self.steps,
+            &mut self.collisions,
+        ]
+    }
+
+    pub fn reset(&mut self, episode: &MeasureReset) {
+        for m in self.all() {
+            m.reset(episode);
+        }
+    }
+
+    pub fn update(&mut self, step: &MeasureStep) {
+        for m in self.all() {
+            m.update(step);
+        }
+    }
+
+    pub fn metrics(&self) -> EpisodeMetrics {
+        EpisodeMetrics {
+            ne: self.ne.value(),
+            osr: self.osr.value(),
+            sr: self.sr.value(),
+            spl: self.spl.value(),
+            ndtw: self.ndtw.value(),
+            sdtw: self.sdtw.value(),
+            tl: self.tl.value(),
+            steps: self.steps.value(),
+            collisions: self.collisions.value(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const R: f32 = 3.0;
+
+    fn reset<'a>(start: [f32; 3], d0: f32, reference: &'a [[f32; 3]]) -> MeasureReset<'a> {
+        MeasureReset { start_position: start, start_distance: d0, success_distance: R, reference_locations: reference }
+    }
+
+    fn step(action: Action, position: [f32; 3], d: f32) -> MeasureStep {
+        MeasureStep { action, position, distance_to_goal: d, collided: false }
+    }
+
+    /// A straight corridor along -z with the goal at z = -10 (geodesic = Euclidean).
+    fn walk(measures: &mut VlnMeasures, reference: &[[f32; 3]], forwards: usize, stop: bool) {
+        measures.reset(&reset([0.0; 3], 10.0, reference));
+        let mut z = 0.0;
+        for _ in 0..forwards {
+            z -= 1.0;
+            measures.update(&step(Action::MoveForward, [0.0, 0.0, z], 10.0 + z));
+        }
+        if stop {
+            measures.update(&step(Action::Stop, [0.0, 0.0, z], 10.0 + z));
+        }
+    }
+
+    fn line(n: usize) -> Vec<[f32; 3]> {
+        (0..=n).map(|i| [0.0, 0.0, -(i as f32)]).collect()
+    }
+
+    #[test]
+    fn perfect_path_scores_one_everywhere() {
+        let reference = line(10);
+        let mut m = VlnMeasures::default();
+        walk(&mut m, &reference, 10, true);
+        let r = m.metrics();
+        assert_eq!((r.ne, r.sr, r.osr, r.spl, r.tl, r.steps), (0.0, 1.0, 1.0, 1.0, 10.0, 11.0));
+        assert!((r.ndtw - 1.0).abs() < 1e-12 && (r.sdtw - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn stop_outside_radius_fails_but_oracle_may_succeed() {
+        let reference = line(10);
+        let mut m = VlnMeasures::default();
+        // Walk to 2 m from the goal (inside the radius), then back to 4 m, then STOP.
+        m.reset(&reset([0.0; 3], 10.0, &reference));
+        m.update(&step(Action::MoveForward, [0.0, 0.0, -8.0], 2.0));
+        m.update(&step(Action::MoveForward, [0.0, 0.0, -6.0], 4.0));
+        m.update(&step(Action::Stop, [0.0, 0.0, -6.0], 4.0));
+        let r = m.metrics();
+        assert_eq!((r.ne, r.sr, r.osr, r.spl, r.sdtw), (4.0, 0.0, 1.0, 0.0, 0.0));
+        assert_eq!(r.tl, 10.0);
+    }
+
+    #[test]
+    fn success_radius_is_strict() {
+        let mut m = VlnMeasures::default();
+        m.reset(&reset([0.0; 3], 10.0, &[]));
+        m.update(&step(Action::Stop, [0.0; 3], 3.0));
+        assert_eq!(m.metrics().sr, 0.0);
+        assert_eq!(m.metrics().osr, 0.0);
+    }
+
+    #[test]
+    fn never_stopping_is_not_success() {
+        let reference = line(10);
+        let mut m = VlnMeasures::default();
+        walk(&mut m, &reference, 10, false);
+        let r = m.metrics();
+        assert_eq!((r.sr, r.osr, r.spl, r.sdtw), (0.0, 1.0, 0.0, 0.0));
+        assert!((r.ndtw - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn spl_penalises_detours() {
+        // d0 = 4, the agent walks 2 m away and 6 m back (TL = 8), stops on the goal: SPL = 4 / 8.
+        let mut m = VlnMeasures::default();
+        m.reset(&reset([0.0; 3], 4.0, &[]));
+        m.update(&step(Action::MoveForward, [0.0, 0.0, 2.0], 6.0));
+        m.update(&step(Action::MoveForward, [0.0, 0.0, -4.0], 0.0));
+        m.update(&step(Action::Stop, [0.0, 0.0, -4.0], 0.0));
+        assert_eq!(m.metrics().spl, 0.5);
+    }
+
+    #[test]
+    fn zero_length_episode() {
+        // Start within the goal radius, STOP at once: success, SPL 1, TL 0.
+        let reference = [[0.0, 0.0, 0.0]];
+        let mut m = VlnMeasures::default();
+        m.reset(&reset([0.0; 3], 0.0, &reference));
+        m.update(&step(Action::Stop, [0.0; 3], 0.0));
+        let r = m.metrics();
+        assert_eq!((r.sr, r.osr, r.spl, r.tl, r.ndtw, r.sdtw, r.steps), (1.0, 1.0, 1.0, 0.0, 1.0, 1.0, 1.0));
+    }
+
+    #[test]
+    fn ndtw_with_single_gt_location() {
+        // G = one point at the goal; P = start (4 m away) then goal: DTW = 4 + 0, |G| = 1.
+        let reference = [[0.0, 0.0, -4.0]];
+        let mut m = VlnMeasures::default();
+        m.reset(&reset([0.0; 3], 4.0, &reference));
+        m.update(&step(Action::MoveForward, [0.0, 0.0, -4.0], 0.0));
+        m.update(&step(Action::Stop, [0.0, 0.0, -4.0], 0.0));
+        let expected = (-4.0f64 / 3.0).exp();
+        assert!((m.metrics().ndtw - expected).abs() < 1e-12);
+    }
+
+    #[test]
+    fn ndtw_matches_hand_computed_table() {
+        // G = (0,0,0), (0,0,-1), (0,0,-2); P = (0,0,0), (1,0,-1), (0,0,-2); a repeated position is ignored.
+        // DTW[i][j] = cost(i, j) + min(DTW[i-1][j], DTW[i][j-1], DTW[i-1][j-1]):
+        //   p0: costs 0, 1, 2      -> 0,      1,  3
+        //   p1: costs √2, 1, √2    -> √2,     1,  1+√2
+        //   p2: costs 2, 1, 0      -> 2+√2,   2,  1
+        let g = [[0.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 0.0, -2.0]];
+        let p = [[0.0, 0.0, 0.0], [1.0, 0.0, -1.0], [0.0, 0.0, -2.0]];
+        let mut m = Ndtw::default();
+        m.reset(&reset(p[0], 2.0, &g));
+        m.update(&step(Action::MoveForward, p[1], 1.0));
+        m.update(&step(Action::TurnLeft, p[1], 1.0));
+        m.update(&step(Action::MoveForward, p[2], 0.0));
+        assert!((m.dtw() - 1.0).abs() < 1e-12, "DTW {}", m.dtw());
+        assert!((m.value() - (-1.0f64 / 9.0).exp()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn collisions_and_steps_count() {
+        let mut m = VlnMeasures::default();
+        m.reset(&reset([0.0; 3], 5.0, &[]));
+        m.update(&MeasureStep { action: Action::MoveForward, position: [0.0; 3], distance_to_goal: 5.0, collided: true });
+        m.update(&step(Action::TurnLeft, [0.0; 3], 5.0));
+        let r = m.metrics();
+        assert_eq!((r.collisions, r.steps, r.tl), (1.0, 2.0, 0.0));
+        assert!(r.ndtw.is_nan(), "no reference: nDTW is undefined");
+    }
+}
