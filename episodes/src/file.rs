@@ -1,0 +1,310 @@
+//! Reading and writing data files: gzip chosen by the `.gz` extension and checked against the magic bytes;
+//! writes are atomic (temp file in the same directory, then rename), so a reader never sees half a file.
+
+use std::fs;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+use flate2::read::MultiGzDecoder;
+use flate2::write::GzEncoder;
+use flate2::Compression;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::error::{EpisodeError, Result};
+
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+/// Whether the name ends in `.gz`: that decides compression on write and what a read expects.
+pub fn is_gzip_name(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("gz"))
+}
+
+/// The file's bytes, decompressed when it is a `.gz`. A name/content mismatch is an error, so a plain JSON
+/// file renamed `.json.gz` (or the reverse) is caught instead of half-working.
+pub fn read_bytes(path: &Path) -> Result<Vec<u8>> {
+    let raw = fs::read(path).map_err(|e| EpisodeError::io(path, e))?;
+    let looks_gzip = raw.starts_with(&GZIP_MAGIC);
+    match (is_gzip_name(path), looks_gzip) {
+        (true, true) => {
+            // Guess the inflated size to avoid regrowing the buffer: JSON of this kind compresses ~5-10x.
+            let mut out = Vec::with_capacity(raw.len().saturating_mul(6));
+            MultiGzDecoder::new(&raw[..])
+                .read_to_end(&mut out)
+                .map_err(|e| EpisodeError::Compression {
+                    path: path.to_owned(),
+                    message: format!("broken or truncated gzip stream: {e}"),
+                })?;
+            Ok(out)
+        }
+        (true, false) => Err(EpisodeError::Compression {
+            path: path.to_owned(),
+            message: format!(
+                "named .gz but is not gzip-compressed (starts with {})",
+                describe_start(&raw)
+            ),
+        }),
+        (false, true) => Err(EpisodeError::Compression {
+            path: path.to_owned(),
+            message: "is gzip-compressed but its name does not end in .gz".into(),
+        }),
+        (false, false) => Ok(raw),
+    }
+}
+
+fn describe_start(raw: &[u8]) -> String {
+    match raw.iter().find(|b| !b.is_ascii_whitespace()) {
+        None => "nothing: the file is empty".into(),
+        Some(b) if b.is_ascii_graphic() => format!("{:?}", *b as char),
+        Some(b) => format!("byte 0x{b:02x}"),
+    }
+}
+
+/// Parses JSON bytes of `path` into `T`. On failure the document is parsed again with path tracking, so the
+/// error names the exact field (`episodes[12].start_rotation`) without slowing down the successful path.
+pub fn parse_json<T: DeserializeOwned>(path: &Path, bytes: &[u8]) -> Result<T> {
+    let fast_err = match serde_json::from_slice(bytes) {
+        Ok(v) => return Ok(v),
+        Err(e) => e,
+    };
+    // Python's json writes NaN / Infinity, which JSON (and serde_json) reject with a bare syntax error.
+    // Masking them as same-length strings keeps the error at the same place but lets the typed parse reach
+    // it, so the path of the offending number is known.
+    let (masked, non_finite) = mask_non_finite(bytes);
+    let mut de = serde_json::Deserializer::from_slice(&masked);
+    match serde_path_to_error::deserialize::<_, T>(&mut de) {
+        Err(e) => {
+            let at = e.path().to_string();
+            let source = e.into_inner();
+            let message = source.to_string();
+            match non_finite
+                .iter()
+                .find(|t| message.contains(&format!("string \"{}\"", t.masked)))
+            {
+                Some(t) => Err(EpisodeError::NonFinite {
+                    path: path.to_owned(),
+                    record: None,
+                    at,
+                    token: t.token.to_owned(),
+                }),
+                None => Err(EpisodeError::Json {
+                    path: path.to_owned(),
+                    record: None,
+                    at,
+                    source,
+                }),
+            }
+        }
+        // Only reachable if the masked document parses, i.e. never for a failing original; report as is.
+        Ok(_) => Err(EpisodeError::Json {
+            path: path.to_owned(),
+            record: None,
+            at: ".".into(),
+            source: fast_err,
+        }),
+    }
+}
+
+/// A non-finite literal and the same-length string that stands in for it.
+pub(crate) struct NonFiniteToken {
+    pub token: &'static str,
+    pub masked: &'static str,
+}
+
+const NON_FINITE: [NonFiniteToken; 3] = [
+    NonFiniteToken {
+        token: "-Infinity",
+        masked: "-Infini",
+    },
+    NonFiniteToken {
+        token: "Infinity",
+        masked: "Infini",
+    },
+    NonFiniteToken {
+        token: "NaN",
+        masked: "N",
+    },
+];
+
+/// Replaces `NaN`, `Infinity`, `-Infinity` outside strings by `"N"`, `"Infini"`, `"-Infini"` (same byte
+/// length, so error positions do not move). Returns the tokens that occurred.
+pub(crate) fn mask_non_finite(bytes: &[u8]) -> (Vec<u8>, Vec<&'static NonFiniteToken>) {
+    let mut out = bytes.to_vec();
+    let mut found: Vec<&'static NonFiniteToken> = Vec::new();
+    let (mut i, mut in_string) = (0, false);
+    while i < out.len() {
+        let b = out[i];
+        if in_string {
+            match b {
+                b'\\' => i += 1,
+                b'"' => in_string = false,
+                _ => {}
+            }
+        } else if b == b'"' {
+            in_string = true;
+        } else if let Some(t) = NON_FINITE
+            .iter()
+            .find(|t| out[i..].starts_with(t.token.as_bytes()))
+        {
+            let replacement = format!("\"{}\"", t.masked);
+            out[i..i + t.token.len()].copy_from_slice(replacement.as_bytes());
+            if !found.iter().any(|f| f.token == t.token) {
+                found.push(t);
+            }
+            i += t.token.len();
+            continue;
+        }
+        i += 1;
+    }
+    (out, found)
+}
+
+/// Reads and parses a JSON (or `.json.gz`) file.
+pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T> {
+    parse_json(path, &read_bytes(path)?)
+}
+
+/// Writes `value` as JSON (gzip when the name ends in `.gz`), atomically.
+pub fn write_json<T: Serialize + ?Sized>(path: &Path, value: &T) -> Result<()> {
+    write_atomic(path, |w| {
+        serde_json::to_writer(w, value).map_err(io::Error::other)
+    })
+}
+
+/// Writes through `fill` into a temp file beside `path`, gzip-compressing for `.gz` names, syncs it and
+/// renames it over `path`. Either the old file or the complete new one is visible, never a partial one.
+pub fn write_atomic(
+    path: &Path,
+    fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> Result<()> {
+    let dir = parent_dir(path);
+    let err = |e: io::Error| EpisodeError::io(path, e);
+    fs::create_dir_all(&dir).map_err(err)?;
+    let tmp = tempfile::Builder::new()
+        .prefix(".tmp-")
+        .tempfile_in(&dir)
+        .map_err(err)?;
+    {
+        let mut buffered = io::BufWriter::with_capacity(1 << 20, tmp.as_file());
+        if is_gzip_name(path) {
+            let mut gz = GzEncoder::new(&mut buffered, Compression::default());
+            fill(&mut gz).map_err(err)?;
+            gz.finish().map_err(err)?;
+        } else {
+            fill(&mut buffered).map_err(err)?;
+        }
+        buffered.flush().map_err(err)?;
+    }
+    tmp.as_file().sync_all().map_err(err)?;
+    tmp.persist(path).map_err(|e| err(e.error))?;
+    Ok(())
+}
+
+fn parent_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gzip_is_chosen_by_name_and_checked_by_magic() {
+        let dir = tempfile::tempdir().unwrap();
+        let gz = dir.path().join("a.json.gz");
+        let plain = dir.path().join("a.json");
+        write_json(&gz, &vec![1, 2, 3]).unwrap();
+        write_json(&plain, &vec![1, 2, 3]).unwrap();
+        assert!(fs::read(&gz).unwrap().starts_with(&GZIP_MAGIC));
+        assert_eq!(fs::read(&plain).unwrap(), b"[1,2,3]");
+        assert_eq!(read_json::<Vec<i32>>(&gz).unwrap(), [1, 2, 3]);
+        assert_eq!(read_json::<Vec<i32>>(&plain).unwrap(), [1, 2, 3]);
+
+        let swapped_gz = dir.path().join("b.json.gz");
+        fs::copy(&plain, &swapped_gz).unwrap();
+        let err = read_bytes(&swapped_gz).unwrap_err().to_string();
+        assert!(
+            err.contains("b.json.gz") && err.contains("not gzip"),
+            "{err}"
+        );
+        let swapped_plain = dir.path().join("b.json");
+        fs::copy(&gz, &swapped_plain).unwrap();
+        let err = read_bytes(&swapped_plain).unwrap_err().to_string();
+        assert!(err.contains("is gzip-compressed"), "{err}");
+    }
+
+    #[test]
+    fn truncated_gzip_is_an_error_not_a_short_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let gz = dir.path().join("t.json.gz");
+        let big: Vec<u32> = (0..20_000).collect();
+        write_json(&gz, &big).unwrap();
+        let bytes = fs::read(&gz).unwrap();
+        fs::write(&gz, &bytes[..bytes.len() / 2]).unwrap();
+        let err = read_bytes(&gz).unwrap_err().to_string();
+        assert!(err.contains("truncated"), "{err}");
+    }
+
+    #[test]
+    fn atomic_write_leaves_no_temp_file_and_replaces_old_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.json");
+        write_json(&p, "old").unwrap();
+        write_json(&p, "new").unwrap();
+        assert_eq!(read_json::<String>(&p).unwrap(), "new");
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["x.json"]);
+    }
+
+    #[test]
+    fn parse_errors_carry_the_json_path() {
+        #[derive(Debug, serde::Deserialize)]
+        struct Doc {
+            #[allow(dead_code)]
+            items: Vec<Vec<f64>>,
+        }
+        let err = parse_json::<Doc>(Path::new("f.json"), br#"{"items": [[1], [2, "x"]]}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("f.json: items[1][1]: invalid type"),
+            "{err}"
+        );
+        let err = parse_json::<Doc>(
+            Path::new("f.json"),
+            br#"{"items": [["NaN"], [2, -Infinity]]}"#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.starts_with("f.json: items[0][0]: invalid type: string \"NaN\""),
+            "{err}"
+        );
+        let err = parse_json::<Doc>(Path::new("f.json"), br#"{"items": [[1], [2, -Infinity]]}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("f.json: items[1][1]: -Infinity is not a finite number"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn masking_keeps_strings_and_lengths() {
+        let text = br#"{"a": "NaN and \"Infinity\"", "b": [NaN, -Infinity, Infinity]}"#;
+        let (masked, found) = mask_non_finite(text);
+        assert_eq!(masked.len(), text.len());
+        assert_eq!(
+            String::from_utf8(masked).unwrap(),
+            r#"{"a": "NaN and \"Infinity\"", "b": ["N", "-Infini", "Infini"]}"#
+        );
+        assert_eq!(found.len(), 3);
+    }
+}
