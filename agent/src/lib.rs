@@ -4,7 +4,10 @@
 /// link-fix regression test).
 pub fn device_report() -> String {
     let cuda = tch::Cuda::is_available();
-    format!("cuda_available={cuda} cuda_devices={} ", if cuda { tch::Cuda::device_count() } else { 0 })
+    format!(
+        "cuda_available={cuda} cuda_devices={} ",
+        if cuda { tch::Cuda::device_count() } else { 0 }
+    )
 }
 
 #[cfg(test)]
@@ -29,9 +32,16 @@ mod tests {
             assert_eq!(t.sum(Kind::Float).double_value(&[]), 2.0);
             return;
         }
-        let err = Tensor::f_ones([2], (Kind::Float, Device::Cuda(0))).expect_err("no GPU here, allocation must fail");
+        let err = Tensor::f_ones([2], (Kind::Float, Device::Cuda(0)))
+            .expect_err("no GPU here, allocation must fail");
         let msg = err.to_string();
-        assert!(!msg.contains("from the 'CUDA' backend"), "libtorch_cuda was not linked: {msg}");
-        assert!(msg.contains("NVIDIA driver") || msg.contains("no CUDA GPUs"), "unexpected CUDA probe message: {msg}");
+        assert!(
+            !msg.contains("from the 'CUDA' backend"),
+            "libtorch_cuda was not linked: {msg}"
+        );
+        assert!(
+            msg.contains("NVIDIA driver") || msg.contains("no CUDA GPUs"),
+            "unexpected CUDA probe message: {msg}"
+        );
     }
 }

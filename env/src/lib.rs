@@ -2,6 +2,7 @@
 
 pub mod body;
 pub mod error;
+pub mod measures;
 pub mod nav;
 pub mod render;
 

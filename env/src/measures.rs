@@ -41,7 +41,11 @@ pub trait Measure {
 }
 
 fn distance(a: [f32; 3], b: [f32; 3]) -> f64 {
-    let d = [(a[0] - b[0]) as f64, (a[1] - b[1]) as f64, (a[2] - b[2]) as f64];
+    let d = [
+        (a[0] - b[0]) as f64,
+        (a[1] - b[1]) as f64,
+        (a[2] - b[2]) as f64,
+    ];
     (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt()
 }
 
@@ -187,8 +191,16 @@ impl Ndtw {
                 }
             } else {
                 let up = self.row[j];
-                let diag = if j == 0 { f64::INFINITY } else { self.row[j - 1] };
-                let left = if j == 0 { f64::INFINITY } else { self.scratch[j - 1] };
+                let diag = if j == 0 {
+                    f64::INFINITY
+                } else {
+                    self.row[j - 1]
+                };
+                let left = if j == 0 {
+                    f64::INFINITY
+                } else {
+                    self.scratch[j - 1]
+                };
                 up.min(diag).min(left)
             };
             self.scratch.push(cost + best_prev);
@@ -205,7 +217,8 @@ impl Ndtw {
 impl Measure for Ndtw {
     fn reset(&mut self, episode: &MeasureReset) {
         self.reference.clear();
-        self.reference.extend_from_slice(episode.reference_locations);
+        self.reference
+            .extend_from_slice(episode.reference_locations);
         self.radius = episode.success_distance as f64;
         self.last = None;
         self.row.clear();
@@ -358,11 +371,21 @@ mod tests {
     const R: f32 = 3.0;
 
     fn reset<'a>(start: [f32; 3], d0: f32, reference: &'a [[f32; 3]]) -> MeasureReset<'a> {
-        MeasureReset { start_position: start, start_distance: d0, success_distance: R, reference_locations: reference }
+        MeasureReset {
+            start_position: start,
+            start_distance: d0,
+            success_distance: R,
+            reference_locations: reference,
+        }
     }
 
     fn step(action: Action, position: [f32; 3], d: f32) -> MeasureStep {
-        MeasureStep { action, position, distance_to_goal: d, collided: false }
+        MeasureStep {
+            action,
+            position,
+            distance_to_goal: d,
+            collided: false,
+        }
     }
 
     /// A straight corridor along -z with the goal at z = -10 (geodesic = Euclidean).
@@ -388,7 +411,10 @@ mod tests {
         let mut m = VlnMeasures::default();
         walk(&mut m, &reference, 10, true);
         let r = m.metrics();
-        assert_eq!((r.ne, r.sr, r.osr, r.spl, r.tl, r.steps), (0.0, 1.0, 1.0, 1.0, 10.0, 11.0));
+        assert_eq!(
+            (r.ne, r.sr, r.osr, r.spl, r.tl, r.steps),
+            (0.0, 1.0, 1.0, 1.0, 10.0, 11.0)
+        );
         assert!((r.ndtw - 1.0).abs() < 1e-12 && (r.sdtw - 1.0).abs() < 1e-12);
     }
 
@@ -402,7 +428,10 @@ mod tests {
         m.update(&step(Action::MoveForward, [0.0, 0.0, -6.0], 4.0));
         m.update(&step(Action::Stop, [0.0, 0.0, -6.0], 4.0));
         let r = m.metrics();
-        assert_eq!((r.ne, r.sr, r.osr, r.spl, r.sdtw), (4.0, 0.0, 1.0, 0.0, 0.0));
+        assert_eq!(
+            (r.ne, r.sr, r.osr, r.spl, r.sdtw),
+            (4.0, 0.0, 1.0, 0.0, 0.0)
+        );
         assert_eq!(r.tl, 10.0);
     }
 
@@ -444,7 +473,10 @@ mod tests {
         m.reset(&reset([0.0; 3], 0.0, &reference));
         m.update(&step(Action::Stop, [0.0; 3], 0.0));
         let r = m.metrics();
-        assert_eq!((r.sr, r.osr, r.spl, r.tl, r.ndtw, r.sdtw, r.steps), (1.0, 1.0, 1.0, 0.0, 1.0, 1.0, 1.0));
+        assert_eq!(
+            (r.sr, r.osr, r.spl, r.tl, r.ndtw, r.sdtw, r.steps),
+            (1.0, 1.0, 1.0, 0.0, 1.0, 1.0, 1.0)
+        );
     }
 
     #[test]
@@ -481,7 +513,12 @@ mod tests {
     fn collisions_and_steps_count() {
         let mut m = VlnMeasures::default();
         m.reset(&reset([0.0; 3], 5.0, &[]));
-        m.update(&MeasureStep { action: Action::MoveForward, position: [0.0; 3], distance_to_goal: 5.0, collided: true });
+        m.update(&MeasureStep {
+            action: Action::MoveForward,
+            position: [0.0; 3],
+            distance_to_goal: 5.0,
+            collided: true,
+        });
         m.update(&step(Action::TurnLeft, [0.0; 3], 5.0));
         let r = m.metrics();
         assert_eq!((r.collisions, r.steps, r.tl), (1.0, 2.0, 0.0));

@@ -12,7 +12,10 @@ pub struct Aabb {
 
 impl Aabb {
     /// The empty box: grows to the first point added.
-    pub const EMPTY: Aabb = Aabb { min: [f32::INFINITY; 3], max: [f32::NEG_INFINITY; 3] };
+    pub const EMPTY: Aabb = Aabb {
+        min: [f32::INFINITY; 3],
+        max: [f32::NEG_INFINITY; 3],
+    };
 
     pub fn grow(&mut self, p: [f32; 3]) {
         for k in 0..3 {
@@ -33,7 +36,11 @@ impl Aabb {
     }
 
     pub fn size(&self) -> [f32; 3] {
-        [self.max[0] - self.min[0], self.max[1] - self.min[1], self.max[2] - self.min[2]]
+        [
+            self.max[0] - self.min[0],
+            self.max[1] - self.min[1],
+            self.max[2] - self.min[2],
+        ]
     }
 }
 
@@ -59,7 +66,12 @@ pub struct Material {
 
 impl Default for Material {
     fn default() -> Self {
-        Material { name: String::new(), base_color: [1.0; 4], base_color_texture: None, double_sided: false }
+        Material {
+            name: String::new(),
+            base_color: [1.0; 4],
+            base_color_texture: None,
+            double_sided: false,
+        }
     }
 }
 
@@ -110,7 +122,13 @@ impl Scene {
     /// Iterates all triangles as world-space corner positions (what collision and navigation consume).
     pub fn triangles(&self) -> impl Iterator<Item = [[f32; 3]; 3]> + '_ {
         self.meshes.iter().flat_map(|m| {
-            m.triangles.iter().map(move |t| [m.positions[t[0] as usize], m.positions[t[1] as usize], m.positions[t[2] as usize]])
+            m.triangles.iter().map(move |t| {
+                [
+                    m.positions[t[0] as usize],
+                    m.positions[t[1] as usize],
+                    m.positions[t[2] as usize],
+                ]
+            })
         })
     }
 }

@@ -5,11 +5,15 @@
 pub fn parse_vec3(s: &str) -> Result<[f32; 3], String> {
     let parts: Vec<&str> = s.split(',').map(str::trim).collect();
     if parts.len() != 3 {
-        return Err(format!("expected three comma-separated numbers x,y,z, got {s:?}"));
+        return Err(format!(
+            "expected three comma-separated numbers x,y,z, got {s:?}"
+        ));
     }
     let mut v = [0.0f32; 3];
     for (k, p) in parts.iter().enumerate() {
-        let x: f32 = p.parse().map_err(|_| format!("{p:?} in {s:?} is not a number"))?;
+        let x: f32 = p
+            .parse()
+            .map_err(|_| format!("{p:?} in {s:?} is not a number"))?;
         if !x.is_finite() {
             return Err(format!("{p:?} in {s:?} is not finite"));
         }
