@@ -370,7 +370,7 @@ mod tests {
 
     const R: f32 = 3.0;
 
-    fn reset<'a>(start: [f32; 3], d0: f32, reference: &'a [[f32; 3]]) -> MeasureReset<'a> {
+    fn reset(start: [f32; 3], d0: f32, reference: &[[f32; 3]]) -> MeasureReset<'_> {
         MeasureReset {
             start_position: start,
             start_distance: d0,
