@@ -370,7 +370,7 @@ mod tests {
 
     const R: f32 = 3.0;
 
-    fn reset(start: [f32; 3], d0: f32, reference: &[[f32; 3]]) -> MeasureReset<'_> {
+    fn reset<'a>(start: [f32; 3], d0: f32, reference: &'a [[f32; 3]]) -> MeasureReset<'a> {
         MeasureReset {
             start_position: start,
             start_distance: d0,

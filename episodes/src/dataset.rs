@@ -136,11 +136,12 @@ fn name_episode(err: EpisodeError, bytes: &[u8]) -> EpisodeError {
         let id = serde_json::from_slice::<serde_json::Value>(&masked)
             .ok()
             .and_then(|v| v.get("episodes")?.get(index)?.get("episode_id").cloned());
-        Some(match id {
-            Some(serde_json::Value::String(s)) => format!("episode {s}"),
-            Some(serde_json::Value::Number(n)) => format!("episode {n}"),
-            _ => format!("episodes[{index}]"),
-        })
+        // Without a readable id (syntax error, odd id type) the path `episodes[N]` already says where.
+        match id {
+            Some(serde_json::Value::String(s)) => Some(format!("episode {s}")),
+            Some(serde_json::Value::Number(n)) => Some(format!("episode {n}")),
+            _ => None,
+        }
     };
     match err {
         EpisodeError::Json {

@@ -58,7 +58,7 @@ impl Episode {
         self.reference_path
             .windows(2)
             .map(|w| distance(w[0], w[1]))
-            .sum()
+            .fold(0.0, |a, b| a + b) // not `sum()`: an empty f64 sum is -0.0
     }
 
     /// `info.geodesic_distance`, when the file has it.

@@ -75,7 +75,10 @@ pub fn parse_json<T: DeserializeOwned>(path: &Path, bytes: &[u8]) -> Result<T> {
     let mut de = serde_json::Deserializer::from_slice(&masked);
     match serde_path_to_error::deserialize::<_, T>(&mut de) {
         Err(e) => {
-            let at = e.path().to_string();
+            let at = match e.path().to_string() {
+                root if root == "." => "top level".to_owned(),
+                at => at,
+            };
             let source = e.into_inner();
             let message = source.to_string();
             match non_finite

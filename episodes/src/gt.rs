@@ -40,7 +40,7 @@ impl GtEntry {
         self.locations
             .windows(2)
             .map(|w| crate::episode::distance(w[0], w[1]))
-            .sum()
+            .fold(0.0, |a, b| a + b) // not `sum()`: an empty f64 sum is -0.0
     }
 }
 
@@ -151,13 +151,22 @@ pub struct GtCoverage {
     pub gt_without_episode: Vec<String>,
 }
 
-/// Parse errors in a gt file start with the episode key (`123.actions[4]`); name it as the record.
+/// Parse errors in a gt file start with the episode key (`123.actions[4]`): make the key the record and keep
+/// the rest as the field.
 fn name_entry(err: EpisodeError) -> EpisodeError {
-    let name = |at: &str| {
-        at.split(['.', '['])
-            .next()
-            .filter(|k| !k.is_empty() && *k != "?")
-            .map(|k| format!("episode {k}"))
+    let split = |at: String| -> (Option<String>, String) {
+        let end = at.find(['.', '[']).unwrap_or(at.len());
+        let key = &at[..end];
+        if key.is_empty() || key == "?" || at == "top level" {
+            return (None, at);
+        }
+        let rest = at[end..].trim_start_matches('.');
+        let field = if rest.is_empty() {
+            "top level".to_owned()
+        } else {
+            rest.to_owned()
+        };
+        (Some(format!("episode {key}")), field)
     };
     match err {
         EpisodeError::Json {
@@ -166,7 +175,7 @@ fn name_entry(err: EpisodeError) -> EpisodeError {
             at,
             source,
         } => {
-            let record = name(&at);
+            let (record, at) = split(at);
             EpisodeError::Json {
                 path,
                 record,
@@ -180,7 +189,7 @@ fn name_entry(err: EpisodeError) -> EpisodeError {
             at,
             token,
         } => {
-            let record = name(&at);
+            let (record, at) = split(at);
             EpisodeError::NonFinite {
                 path,
                 record,

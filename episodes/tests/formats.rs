@@ -199,6 +199,11 @@ fn gt_file_loads_round_trips_and_lines_up_with_episodes() {
         rxr_gt.get("103").unwrap().actions,
         [Action::LookUp, Action::LookDown, Action::Stop]
     );
+    let stats = rxr_gt.stats().to_string();
+    assert!(
+        stats.contains("gt path length (m)    min 0.00  mean 0.25"),
+        "{stats}"
+    );
     let cov = rxr_gt.coverage(&d);
     assert_eq!(cov.episodes_without_gt, 3);
     assert_eq!(cov.gt_without_episode, ["101", "102", "103"]);
@@ -305,7 +310,7 @@ fn compression_mismatches_and_truncation_are_caught() {
 fn broken_gt_files_name_the_episode_and_field() {
     let err = gt_err("broken/gt_bad_action.json");
     assert!(
-        err.contains("episode 2") && err.contains("actions[1]") && err.contains("action 9"),
+        err.contains("gt_bad_action.json: episode 2: actions[1]: action 9"),
         "{err}"
     );
     let err = gt_err("broken/gt_no_stop.json");
@@ -315,7 +320,7 @@ fn broken_gt_files_name_the_episode_and_field() {
     );
     let err = gt_err("broken/gt_negative_forward_steps.json");
     assert!(
-        err.contains("episode 2") && err.contains("forward_steps"),
+        err.contains("episode 2: forward_steps: invalid value"),
         "{err}"
     );
     let err = gt_err("broken/gt_duplicate_key.json");

@@ -18,9 +18,9 @@ impl Aabb {
     };
 
     pub fn grow(&mut self, p: [f32; 3]) {
-        for ((lo, hi), v) in self.min.iter_mut().zip(self.max.iter_mut()).zip(p) {
-            *lo = lo.min(v);
-            *hi = hi.max(v);
+        for (k, v) in p.into_iter().enumerate() {
+            self.min[k] = self.min[k].min(v);
+            self.max[k] = self.max[k].max(v);
         }
     }
 
@@ -45,7 +45,8 @@ impl Aabb {
 }
 
 /// An 8-bit RGBA texture in sRGB, row 0 at the top of the image (as decoded from PNG/JPEG).
-/// glTF UV (0,0) is the top-left corner of the image, so `v` indexes rows directly.
+/// glTF UV (0,0) is the top-left corner of the image, so `v` indexes rows directly. UVs may lie outside
+/// [0, 1]: sample with wrap-around (glTF's default REPEAT), as procedural houses tile textures in metres.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Texture {
     pub width: u32,
