@@ -1,9 +1,15 @@
 //! The VLN-CE simulator and task. Never depends on libtorch.
 
 pub mod body;
+pub mod episode_gen;
 pub mod error;
+pub mod eval;
 pub mod measures;
 pub mod nav;
+pub mod policy;
 pub mod render;
+pub mod rollout;
+pub mod task;
+pub mod vec_env;
 
 pub use error::{EnvError, Result};

@@ -1,0 +1,82 @@
+//! gt files for any VLN-CE dataset (ours or the real R2R-CE / RxR-CE): the expert follower walks each
+//! episode's `reference_path` from its start pose, and its actions and positions become the gt entry.
+
+use episodes::{Episode, GroundTruth, GtEntry};
+use rayon::prelude::*;
+
+use crate::error::Result;
+use crate::nav::{ExpertPath, FollowerConfig, ShortestPathFollower};
+use crate::task::{start_state, SceneLibrary};
+
+/// How gt making went.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GtReport {
+    pub episodes: usize,
+    /// Entries written.
+    pub written: usize,
+    /// Entries whose expert ended farther than the follower's goal radius from the goal (written anyway: it
+    /// is the best the expert does there).
+    pub not_reached: Vec<String>,
+    /// Episodes without an entry, with the reason (unloadable scene, goal off the navigable surface).
+    pub failed: Vec<(String, String)>,
+}
+
+/// The gt entry of an expert trajectory (positions widened to the file's f64).
+pub fn gt_entry(expert: &ExpertPath) -> GtEntry {
+    GtEntry {
+        locations: expert.locations.iter().map(|p| p.map(f64::from)).collect(),
+        actions: expert.actions.clone(),
+        forward_steps: expert.forward_steps as u64,
+        extra: Default::default(),
+    }
+}
+
+/// Rolls the expert over every episode (in parallel; the result does not depend on the thread count).
+pub fn make_gt(
+    library: &SceneLibrary,
+    episodes: &[Episode],
+    follower: FollowerConfig,
+) -> (GroundTruth, GtReport) {
+    let expert = |e: &Episode| -> Result<ExpertPath> {
+        let scene = library.get(&e.scene_id)?;
+        let mut f = ShortestPathFollower::new(
+            scene.pathfinder.clone(),
+            scene.collider.clone(),
+            *library.agent(),
+            follower,
+        )?;
+        let mut reference: Vec<[f32; 3]> = e
+            .reference_path
+            .iter()
+            .map(|p| p.map(|v| v as f32))
+            .collect();
+        // The goal is what the episode is scored against; R2R's last waypoint is the goal anyway.
+        if let Some(goal) = e.goals.first() {
+            match reference.last_mut() {
+                Some(last) => *last = goal.position.map(|v| v as f32),
+                None => reference.push(goal.position.map(|v| v as f32)),
+            }
+        }
+        f.rollout(start_state(e), &reference)
+    };
+    let results: Vec<Result<ExpertPath>> = episodes.par_iter().map(expert).collect();
+    let mut gt = GroundTruth::default();
+    let mut report = GtReport {
+        episodes: episodes.len(),
+        ..GtReport::default()
+    };
+    for (e, r) in episodes.iter().zip(results) {
+        let id = e.episode_id.key();
+        match r {
+            Ok(path) => {
+                if !path.reached {
+                    report.not_reached.push(id.clone());
+                }
+                gt.entries.insert(id, gt_entry(&path));
+                report.written += 1;
+            }
+            Err(err) => report.failed.push((id, err.to_string())),
+        }
+    }
+    (gt, report)
+}

@@ -1,0 +1,965 @@
+//! The navigable surface: a multi-level 2.5-D grid of walkable floor cells ("spans"), Recast-style.
+//!
+//! Built by hand rather than with a navmesh crate: the Rust navmesh crates are either tied to an engine
+//! (`oxidized_navigation` needs Bevy) or path-find on a polygon mesh they do not build (`polyanya`,
+//! `navmesh`), and we need the build itself (voxelise, headroom, step links, erosion by the agent radius)
+//! to match the agent body exactly.
+//!
+//! Steps: (1) every triangle is clipped to each grid column it overlaps (conservatively, so thin walls block
+//! their cells) giving vertical solid intervals; (2) per column the intervals are merged and the top of each
+//! solid whose highest triangle is walkable becomes a floor span when the gap above it is at least the agent
+//! height; (3) spans in 4-neighbour columns are linked when the height difference is at most `max_step` and
+//! the headroom they share fits the agent; (4) spans nearer than the agent radius to an unlinked side are
+//! eroded (a Euclidean distance transform by vector propagation, measured to the blocked cell's square);
+//! (5) navigable spans are grouped into islands; (6) every navigable span gets 32 any-angle moves (offsets up
+//! to 3 cells) whose straight segment stays on navigable spans: the graph the geodesics run on.
+
+use std::cmp::Ordering;
+use std::collections::{BinaryHeap, VecDeque};
+
+use habitat_assets::Scene;
+use serde::{Deserialize, Serialize};
+
+use crate::body::{AgentConfig, SceneCollider};
+use crate::error::{EnvError, Result};
+
+/// No span / no link.
+pub const NONE: u32 = u32::MAX;
+
+/// 4-neighbour directions as (di, dj): +x, +z, -x, -z.
+pub const DIRS: [(i32, i32); 4] = [(1, 0), (0, 1), (-1, 0), (0, -1)];
+
+/// The 32 any-angle moves: every (di, dj) with max(|di|,|dj|) <= 3 and gcd 1. Shortest paths over them are
+/// at most 1/cos(9.2 deg) - 1 = 1.3% longer than the straight line (the widest angular gap is 18.4 deg).
+pub const MOVES: [(i32, i32); 32] = [
+    (1, 0),
+    (3, 1),
+    (2, 1),
+    (3, 2),
+    (1, 1),
+    (2, 3),
+    (1, 2),
+    (1, 3),
+    (0, 1),
+    (-1, 3),
+    (-1, 2),
+    (-2, 3),
+    (-1, 1),
+    (-3, 2),
+    (-2, 1),
+    (-3, 1),
+    (-1, 0),
+    (-3, -1),
+    (-2, -1),
+    (-3, -2),
+    (-1, -1),
+    (-2, -3),
+    (-1, -2),
+    (-1, -3),
+    (0, -1),
+    (1, -3),
+    (1, -2),
+    (2, -3),
+    (1, -1),
+    (3, -2),
+    (2, -1),
+    (3, -1),
+];
+
+/// How a straight segment leaves a cell: through a side (direction index into `DIRS`), or exactly through
+/// a corner (both sides, which must lead to the same cell).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Crossing {
+    Side(usize),
+    Corner(usize, usize),
+}
+
+/// The cell crossings of the segment from a cell centre to the centre `(di, dj)` cells away.
+fn crossing_pattern(di: i32, dj: i32) -> Vec<Crossing> {
+    let du = if di > 0 { 0 } else { 2 };
+    let dv = if dj > 0 { 1 } else { 3 };
+    // Parameter t in [0, 1] at each crossing of a vertical / horizontal cell boundary.
+    let crossings = |d: i32| -> Vec<f64> {
+        (0..d.abs())
+            .map(|k| (k as f64 + 0.5) / f64::from(d.abs()))
+            .collect()
+    };
+    let (tu, tv) = (crossings(di), crossings(dj));
+    let (mut a, mut b) = (0, 0);
+    let mut out = Vec::new();
+    while a < tu.len() || b < tv.len() {
+        let (x, z) = (
+            tu.get(a).copied().unwrap_or(f64::INFINITY),
+            tv.get(b).copied().unwrap_or(f64::INFINITY),
+        );
+        if (x - z).abs() < 1e-9 {
+            out.push(Crossing::Corner(du, dv));
+            a += 1;
+            b += 1;
+        } else if x < z {
+            out.push(Crossing::Side(du));
+            a += 1;
+        } else {
+            out.push(Crossing::Side(dv));
+            b += 1;
+        }
+    }
+    out
+}
+
+/// Follows a crossing pattern from `s` through `links` (which hold `NONE` where a step is not allowed).
+fn replay(links: &[[u32; 4]], mut s: u32, pattern: &[Crossing]) -> Option<u32> {
+    let step = |s: u32, d: usize| Some(links[s as usize][d]).filter(|&t| t != NONE);
+    for crossing in pattern {
+        s = match *crossing {
+            Crossing::Side(d) => step(s, d)?,
+            Crossing::Corner(a, b) => {
+                let via_a = step(s, a).and_then(|t| step(t, b))?;
+                let via_b = step(s, b).and_then(|t| step(t, a))?;
+                if via_a != via_b {
+                    return None;
+                }
+                via_a
+            }
+        };
+    }
+    Some(s)
+}
+
+/// Intervals closer than this merge into one solid.
+const MERGE_EPS: f32 = 1e-3;
+/// Triangle tops this close count as the same top when deciding whether a solid's top is walkable.
+const FLAG_EPS: f32 = 0.02;
+/// Half-width of the height filter that turns stairs into ramps for path costs (metres; a tread is ~0.3 m).
+const RAMP_RADIUS: f32 = 0.15;
+/// Clearances are computed (and stored) up to this distance; farther is "open".
+pub const MAX_CLEARANCE: f32 = 0.5;
+/// Columns allowed in a grid (about 200 m x 200 m at 5 cm), so a bad scale fails instead of exhausting memory.
+const MAX_COLUMNS: usize = 16_000_000;
+
+/// Parameters of the surface build that are not the agent's size.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct NavParams {
+    /// Grid cell edge in metres (Habitat's Recast `cellSize` is 0.05).
+    pub cell_size: f32,
+    /// Steepest walkable triangle, degrees from horizontal.
+    pub max_slope_deg: f32,
+    /// Only floors with something above them (a ceiling) are walkable. Keeps agents and sampled episodes
+    /// off roofs, which otherwise form the largest island of a house; turn off for scenes with outdoor
+    /// areas (patios, balconies open to the sky) that should be navigable.
+    pub indoor_only: bool,
+}
+
+impl Default for NavParams {
+    fn default() -> Self {
+        NavParams {
+            cell_size: 0.05,
+            max_slope_deg: 45.0,
+            indoor_only: true,
+        }
+    }
+}
+
+impl NavParams {
+    pub fn validate(&self) -> Result<()> {
+        let valid = self.cell_size.is_finite()
+            && self.cell_size > 0.0
+            && (0.0..90.0).contains(&self.max_slope_deg);
+        if !valid {
+            return Err(EnvError::Invalid(format!(
+                "nav params: cell_size must be positive and max_slope_deg in [0, 90), got {self:?}"
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// The navigable surface of one scene for one agent size. Span ids are indices into its arrays.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NavSurface {
+    pub(crate) agent: AgentConfig,
+    pub(crate) params: NavParams,
+    /// World x, z of the low corner of cell (0, 0). Chosen so that cell centres fall on multiples of the cell.
+    pub(crate) origin: [f32; 2],
+    pub(crate) nx: u32,
+    pub(crate) nz: u32,
+    /// Spans of column `j * nx + i` are `col_start[c]..col_start[c + 1]`, sorted by height.
+    pub(crate) col_start: Vec<u32>,
+    /// Floor height of each span.
+    pub(crate) span_y: Vec<f32>,
+    /// Height of the next solid above the floor (infinite when open).
+    pub(crate) span_top: Vec<f32>,
+    pub(crate) span_col: Vec<u32>,
+    /// Linked span in each of `DIRS`, or `NONE`. Symmetric.
+    pub(crate) links: Vec<[u32; 4]>,
+    /// Distance from each span centre to the nearest blocked cell (metres, capped at `MAX_CLEARANCE`): lets
+    /// the expert prefer routes with room to spare.
+    pub(crate) clearance: Vec<f32>,
+    /// Island of each navigable span, `NONE` for eroded spans.
+    pub(crate) island: Vec<u32>,
+    /// Number of spans in each island.
+    pub(crate) island_size: Vec<u32>,
+    /// Floor heights box-filtered over ±`RAMP_RADIUS` along links: stairs become the ramp they approximate,
+    /// so path costs up a staircase are the ramp length (as on Habitat's navmesh), not tread + riser sums.
+    /// Derived, not stored on disk.
+    pub(crate) span_h: Vec<f32>,
+    /// `MOVES` targets per span (`NONE` when blocked or not navigable); derived, not stored on disk.
+    pub(crate) moves: Vec<[u32; 32]>,
+}
+
+/// One solid interval of a column while rasterising.
+#[derive(Clone, Copy)]
+struct Piece {
+    col: u32,
+    lo: f32,
+    hi: f32,
+    walkable: bool,
+}
+
+/// A convex polygon of at most 12 vertices (a triangle clipped by four planes has at most 7).
+#[derive(Clone, Copy)]
+struct Poly {
+    n: usize,
+    v: [[f32; 3]; 12],
+}
+
+impl Poly {
+    fn triangle(t: [[f32; 3]; 3]) -> Poly {
+        let mut v = [[0.0; 3]; 12];
+        v[..3].copy_from_slice(&t);
+        Poly { n: 3, v }
+    }
+
+    /// Keeps the part with `p[axis] >= bound` (`above`) or `<= bound`; points on the plane stay, so geometry
+    /// touching a cell boundary counts for the cell (conservative).
+    fn clip(&self, axis: usize, bound: f32, above: bool) -> Poly {
+        let mut out = Poly {
+            n: 0,
+            v: [[0.0; 3]; 12],
+        };
+        let side = |p: &[f32; 3]| {
+            if above {
+                p[axis] - bound
+            } else {
+                bound - p[axis]
+            }
+        };
+        for k in 0..self.n {
+            let a = self.v[k];
+            let b = self.v[(k + 1) % self.n];
+            let (da, db) = (side(&a), side(&b));
+            if da >= 0.0 {
+                out.push(a);
+            }
+            if (da > 0.0 && db < 0.0) || (da < 0.0 && db > 0.0) {
+                let t = da / (da - db);
+                out.push([
+                    a[0] + (b[0] - a[0]) * t,
+                    a[1] + (b[1] - a[1]) * t,
+                    a[2] + (b[2] - a[2]) * t,
+                ]);
+            }
+        }
+        out
+    }
+
+    fn push(&mut self, p: [f32; 3]) {
+        if self.n < self.v.len() {
+            self.v[self.n] = p;
+            self.n += 1;
+        }
+    }
+
+    fn range(&self, axis: usize) -> (f32, f32) {
+        self.v[..self.n]
+            .iter()
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), p| {
+                (lo.min(p[axis]), hi.max(p[axis]))
+            })
+    }
+}
+
+/// Min-heap entry ordered by distance.
+#[derive(Clone, Copy, PartialEq)]
+pub(crate) struct HeapItem {
+    pub(crate) key: f32,
+    pub(crate) span: u32,
+}
+
+impl Eq for HeapItem {}
+
+impl Ord for HeapItem {
+    fn cmp(&self, other: &Self) -> Ordering {
+        other
+            .key
+            .total_cmp(&self.key)
+            .then_with(|| other.span.cmp(&self.span))
+    }
+}
+
+impl PartialOrd for HeapItem {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl NavSurface {
+    /// Builds the surface of `scene` for an agent of `agent`'s radius, height and step.
+    pub fn build(scene: &Scene, agent: &AgentConfig, params: &NavParams) -> Result<NavSurface> {
+        agent.validate()?;
+        params.validate()?;
+        let c = params.cell_size;
+        let bounds = scene.bounds();
+        if bounds.is_empty() {
+            return Err(EnvError::Invalid(
+                "scene has no geometry to build a navigable surface from".into(),
+            ));
+        }
+        // Cell centres on multiples of the cell size, with two cells of margin on each side.
+        let ox = ((bounds.min[0] / c).floor() - 2.0 - 0.5) * c;
+        let oz = ((bounds.min[2] / c).floor() - 2.0 - 0.5) * c;
+        let nx = ((bounds.max[0] - ox) / c).ceil() as usize + 3;
+        let nz = ((bounds.max[2] - oz) / c).ceil() as usize + 3;
+        if nx.saturating_mul(nz) > MAX_COLUMNS {
+            return Err(EnvError::Invalid(format!(
+                "scene footprint {:.1} x {:.1} m needs {nx} x {nz} cells of {c} m, more than {MAX_COLUMNS}",
+                bounds.size()[0],
+                bounds.size()[2]
+            )));
+        }
+        let mut surface = NavSurface {
+            agent: *agent,
+            params: *params,
+            origin: [ox, oz],
+            nx: nx as u32,
+            nz: nz as u32,
+            col_start: Vec::new(),
+            span_y: Vec::new(),
+            span_top: Vec::new(),
+            span_col: Vec::new(),
+            links: Vec::new(),
+            clearance: Vec::new(),
+            island: Vec::new(),
+            island_size: Vec::new(),
+            span_h: Vec::new(),
+            moves: Vec::new(),
+        };
+        let pieces = surface.rasterize(scene);
+        surface.build_spans(pieces);
+        surface.build_links();
+        let collider = SceneCollider::new(scene)?;
+        let navigable = surface.erode(&collider);
+        surface
+            .clearance
+            .iter_mut()
+            .for_each(|d| *d = d.min(MAX_CLEARANCE));
+        surface.build_islands(&navigable);
+        surface.derive();
+        Ok(surface)
+    }
+
+    /// Step 1: the solid intervals of every column.
+    fn rasterize(&self, scene: &Scene) -> Vec<Piece> {
+        let c = self.params.cell_size;
+        let [ox, oz] = self.origin;
+        let min_normal_y = self.params.max_slope_deg.to_radians().cos();
+        let (nx, nz) = (self.nx as i64, self.nz as i64);
+        let mut pieces = Vec::new();
+        for tri in scene.triangles() {
+            if !tri.iter().flatten().all(|v| v.is_finite()) {
+                continue;
+            }
+            let [a, b, cc] = tri;
+            let e1 = [b[0] - a[0], b[1] - a[1], b[2] - a[2]];
+            let e2 = [cc[0] - a[0], cc[1] - a[1], cc[2] - a[2]];
+            let n = [
+                e1[1] * e2[2] - e1[2] * e2[1],
+                e1[2] * e2[0] - e1[0] * e2[2],
+                e1[0] * e2[1] - e1[1] * e2[0],
+            ];
+            let len = (n[0] * n[0] + n[1] * n[1] + n[2] * n[2]).sqrt();
+            if len < 1e-12 {
+                continue;
+            }
+            // Counter-clockwise (glTF) winding: an upward normal is a floor, a downward one a ceiling.
+            let walkable = n[1] / len >= min_normal_y;
+            let poly = Poly::triangle(tri);
+            let (zmin, zmax) = poly.range(2);
+            let j0 = (((zmin - oz) / c).floor() as i64).clamp(0, nz - 1);
+            let j1 = (((zmax - oz) / c).floor() as i64).clamp(0, nz - 1);
+            for j in j0..=j1 {
+                let z0 = oz + j as f32 * c;
+                let row = poly.clip(2, z0, true).clip(2, z0 + c, false);
+                if row.n == 0 {
+                    continue;
+                }
+                let (xmin, xmax) = row.range(0);
+                let i0 = (((xmin - ox) / c).floor() as i64).clamp(0, nx - 1);
+                let i1 = (((xmax - ox) / c).floor() as i64).clamp(0, nx - 1);
+                for i in i0..=i1 {
+                    let x0 = ox + i as f32 * c;
+                    let cell = row.clip(0, x0, true).clip(0, x0 + c, false);
+                    if cell.n == 0 {
+                        continue;
+                    }
+                    let (lo, hi) = cell.range(1);
+                    pieces.push(Piece {
+                        col: (j * nx + i) as u32,
+                        lo,
+                        hi,
+                        walkable,
+                    });
+                }
+            }
+        }
+        pieces
+    }
+
+    /// Step 2: merge intervals per column; walkable tops with enough headroom become spans.
+    fn build_spans(&mut self, pieces: Vec<Piece>) {
+        let columns = (self.nx * self.nz) as usize;
+        // Counting sort by column (linear), then each column's few pieces by height.
+        let mut offsets = vec![0u32; columns + 1];
+        for p in &pieces {
+            offsets[p.col as usize + 1] += 1;
+        }
+        for c in 0..columns {
+            offsets[c + 1] += offsets[c];
+        }
+        let mut fill = offsets.clone();
+        let mut sorted = vec![
+            Piece {
+                col: 0,
+                lo: 0.0,
+                hi: 0.0,
+                walkable: false
+            };
+            pieces.len()
+        ];
+        for p in pieces {
+            sorted[fill[p.col as usize] as usize] = p;
+            fill[p.col as usize] += 1;
+        }
+        for w in offsets.windows(2) {
+            sorted[w[0] as usize..w[1] as usize].sort_unstable_by(|a, b| a.lo.total_cmp(&b.lo));
+        }
+        let pieces = sorted;
+        self.col_start = Vec::with_capacity(columns + 1);
+        let mut merged: Vec<(f32, f32, bool)> = Vec::new();
+        let mut k = 0;
+        for col in 0..columns as u32 {
+            self.col_start.push(self.span_y.len() as u32);
+            merged.clear();
+            while k < pieces.len() && pieces[k].col == col {
+                let p = pieces[k];
+                k += 1;
+                match merged.last_mut() {
+                    Some(last) if p.lo <= last.1 + MERGE_EPS => {
+                        if p.hi > last.1 + FLAG_EPS {
+                            last.2 = p.walkable;
+                        } else if p.hi >= last.1 - FLAG_EPS {
+                            last.2 |= p.walkable;
+                        }
+                        last.1 = last.1.max(p.hi);
+                    }
+                    _ => merged.push((p.lo, p.hi, p.walkable)),
+                }
+            }
+            for (m, &(_, hi, walkable)) in merged.iter().enumerate() {
+                let top = merged.get(m + 1).map_or(f32::INFINITY, |next| next.0);
+                if walkable
+                    && top - hi >= self.agent.height
+                    && (top.is_finite() || !self.params.indoor_only)
+                {
+                    self.span_y.push(hi);
+                    self.span_top.push(top);
+                    self.span_col.push(col);
+                }
+            }
+        }
+        self.col_start.push(self.span_y.len() as u32);
+    }
+
+    /// Step 3: symmetric 4-neighbour links within `max_step` and with shared headroom for the agent.
+    fn build_links(&mut self) {
+        let n = self.span_y.len();
+        let mut links = vec![[NONE; 4]; n];
+        for (s, link) in links.iter_mut().enumerate() {
+            let (i, j) = self.cell_of(s as u32);
+            for (d, &(di, dj)) in DIRS.iter().enumerate() {
+                let Some(col) = self.column(i + di, j + dj) else {
+                    continue;
+                };
+                let (y, top) = (self.span_y[s], self.span_top[s]);
+                let mut best = (f32::INFINITY, NONE);
+                for t in self.spans_in(col) {
+                    let (ty, ttop) = (self.span_y[t as usize], self.span_top[t as usize]);
+                    let dy = (ty - y).abs();
+                    if dy <= self.agent.max_step + 1e-4
+                        && top.min(ttop) - y.max(ty) >= self.agent.height - 1e-4
+                        && dy < best.0
+                    {
+                        best = (dy, t);
+                    }
+                }
+                link[d] = best.1;
+            }
+        }
+        // Keep a link only when the other span links back, so walks and moves are reversible.
+        for s in 0..n {
+            for d in 0..4 {
+                let t = links[s][d];
+                if t != NONE && links[t as usize][(d + 2) % 4] != s as u32 {
+                    links[s][d] = NONE;
+                }
+            }
+        }
+        self.links = links;
+    }
+
+    /// Step 4: distance from each span centre to the nearest blocked cell square, by vector propagation
+    /// (each span inherits its neighbour's nearest obstacle cell). A span half a cell or more beyond the
+    /// radius is clear; one within half a cell of it (where the cell grid cannot tell) is kept when the agent's
+    /// body standing on it does not overlap the scene: the exact test the body itself uses, so walls are kept
+    /// at the agent radius, not up to 1.5 cells more. Drops and holes have no geometry to overlap, so they
+    /// keep the agent centre at least `radius - cell / 2` from the cell beyond the edge.
+    fn erode(&mut self, collider: &SceneCollider) -> Vec<bool> {
+        let n = self.span_y.len();
+        let c = self.params.cell_size;
+        let radius = self.agent.radius;
+        let mut dist = vec![f32::INFINITY; n];
+        let mut nearest = vec![(0i32, 0i32); n];
+        let mut heap = BinaryHeap::new();
+        for s in 0..n {
+            let (i, j) = self.cell_of(s as u32);
+            for (d, &(di, dj)) in DIRS.iter().enumerate() {
+                if self.links[s][d] == NONE {
+                    dist[s] = 0.5 * c;
+                    nearest[s] = (i + di, j + dj);
+                }
+            }
+            if dist[s].is_finite() {
+                heap.push(HeapItem {
+                    key: dist[s],
+                    span: s as u32,
+                });
+            }
+        }
+        // Distances beyond the stored clearance cap do not matter.
+        let limit = MAX_CLEARANCE + c;
+        while let Some(HeapItem { key, span }) = heap.pop() {
+            let s = span as usize;
+            if key > dist[s] {
+                continue;
+            }
+            let obstacle = nearest[s];
+            for t in self.neighbours8(span) {
+                let (ti, tj) = self.cell_of(t);
+                let dx = ((ti - obstacle.0).abs() as f32 - 0.5).max(0.0) * c;
+                let dz = ((tj - obstacle.1).abs() as f32 - 0.5).max(0.0) * c;
+                let d = dx.hypot(dz);
+                if d < dist[t as usize] && d <= limit {
+                    dist[t as usize] = d;
+                    nearest[t as usize] = obstacle;
+                    heap.push(HeapItem { key: d, span: t });
+                }
+            }
+        }
+        let half = 0.5 * c;
+        let navigable = (0..n)
+            .map(|s| {
+                let d = dist[s];
+                d >= radius + half - 1e-5
+                    || (d >= radius - half - 1e-5
+                        && !collider.overlaps(&self.agent, self.center(s as u32)))
+            })
+            .collect();
+        self.clearance = dist;
+        navigable
+    }
+
+    /// Step 5: connected components of navigable spans.
+    fn build_islands(&mut self, navigable: &[bool]) {
+        let n = self.span_y.len();
+        self.island = vec![NONE; n];
+        self.island_size.clear();
+        let mut queue = VecDeque::new();
+        for seed in 0..n {
+            if !navigable[seed] || self.island[seed] != NONE {
+                continue;
+            }
+            let id = self.island_size.len() as u32;
+            let mut size = 0u32;
+            self.island[seed] = id;
+            queue.push_back(seed as u32);
+            while let Some(s) = queue.pop_front() {
+                size += 1;
+                for &t in &self.links[s as usize] {
+                    if t != NONE && navigable[t as usize] && self.island[t as usize] == NONE {
+                        self.island[t as usize] = id;
+                        queue.push_back(t);
+                    }
+                }
+            }
+            self.island_size.push(size);
+        }
+    }
+
+    /// Step 6: what is derived from the stored surface: ramp heights and the any-angle move table.
+    pub(crate) fn derive(&mut self) {
+        self.span_h = self.ramp_heights();
+        self.build_moves();
+    }
+
+    /// Separable box filter of floor heights along linked spans (x then z).
+    fn ramp_heights(&self) -> Vec<f32> {
+        let r = (RAMP_RADIUS / self.params.cell_size).round() as usize;
+        let filter = |values: &[f32], forward: usize| -> Vec<f32> {
+            (0..values.len())
+                .map(|s| {
+                    let (mut sum, mut count) = (values[s], 1.0f32);
+                    for dir in [forward, forward + 2] {
+                        let mut t = s as u32;
+                        for _ in 0..r {
+                            t = self.links[t as usize][dir];
+                            if t == NONE {
+                                break;
+                            }
+                            sum += values[t as usize];
+                            count += 1.0;
+                        }
+                    }
+                    sum / count
+                })
+                .collect()
+        };
+        filter(&filter(&self.span_y, 0), 1)
+    }
+
+    /// The any-angle move table. Every move starts at a cell centre, so the cells its segment crosses are
+    /// the same everywhere: each move's crossing pattern is traced once and then replayed along links.
+    fn build_moves(&mut self) {
+        let patterns = MOVES.map(|(di, dj)| crossing_pattern(di, dj));
+        // Links restricted to navigable spans, in one array for cache-friendly replays.
+        let walkable: Vec<[u32; 4]> = self
+            .links
+            .iter()
+            .map(|l| {
+                l.map(|t| {
+                    if t != NONE && self.is_navigable(t) {
+                        t
+                    } else {
+                        NONE
+                    }
+                })
+            })
+            .collect();
+        let n = self.span_y.len();
+        let mut moves = vec![[NONE; 32]; n];
+        for (s, row) in moves.iter_mut().enumerate() {
+            if !self.is_navigable(s as u32) {
+                continue;
+            }
+            for (target, pattern) in row.iter_mut().zip(&patterns) {
+                *target = replay(&walkable, s as u32, pattern).unwrap_or(NONE);
+            }
+        }
+        self.moves = moves;
+    }
+
+    /// Follows the straight segment `from -> to` (x, z) starting in span `start`, stepping through linked
+    /// navigable spans cell by cell. Returns the span holding `to`, or `None` when the segment leaves the
+    /// navigable surface. A segment through a cell corner must be passable both ways around it.
+    pub fn walk(&self, start: u32, from: [f32; 2], to: [f32; 2]) -> Option<u32> {
+        self.walk_by(start, from, to, |_| true)
+    }
+
+    /// Like [`walk`](Self::walk), and also requires the ramp height of every span entered to stay within
+    /// `tolerance` of the straight line from `h0` to `h1`: a segment that changes slope (the foot or head of
+    /// a staircase) is not one straight piece of path in 3-D.
+    pub(crate) fn walk_straight(
+        &self,
+        start: u32,
+        from: [f32; 2],
+        to: [f32; 2],
+        h: [f32; 2],
+        tolerance: f32,
+    ) -> Option<u32> {
+        let d = [to[0] - from[0], to[1] - from[1]];
+        let len2 = (d[0] * d[0] + d[1] * d[1]).max(1e-12);
+        self.walk_by(start, from, to, |s| {
+            let [x, z] = self.center_xz(s);
+            let t = (((x - from[0]) * d[0] + (z - from[1]) * d[1]) / len2).clamp(0.0, 1.0);
+            (self.span_h[s as usize] - (h[0] + (h[1] - h[0]) * t)).abs() <= tolerance
+        })
+    }
+
+    fn walk_by(
+        &self,
+        start: u32,
+        from: [f32; 2],
+        to: [f32; 2],
+        mut accept: impl FnMut(u32) -> bool,
+    ) -> Option<u32> {
+        let c = self.params.cell_size;
+        let [ox, oz] = self.origin;
+        let (u0, v0) = ((from[0] - ox) / c, (from[1] - oz) / c);
+        let (u1, v1) = ((to[0] - ox) / c, (to[1] - oz) / c);
+        let (mut i, mut j) = self.cell_of(start);
+        let (ti, tj) = (u1.floor() as i32, v1.floor() as i32);
+        let (du, dv) = (u1 - u0, v1 - v0);
+        let (si, dir_u) = if du > 0.0 { (1, 0) } else { (-1, 2) };
+        let (sj, dir_v) = if dv > 0.0 { (1, 1) } else { (-1, 3) };
+        let boundary = |cell: i32, pos: f32, delta: f32| -> f32 {
+            if delta > 0.0 {
+                ((cell + 1) as f32 - pos) / delta
+            } else if delta < 0.0 {
+                (cell as f32 - pos) / delta
+            } else {
+                f32::INFINITY
+            }
+        };
+        let mut t_u = boundary(i, u0, du);
+        let mut t_v = boundary(j, v0, dv);
+        let step_u = if du != 0.0 {
+            1.0 / du.abs()
+        } else {
+            f32::INFINITY
+        };
+        let step_v = if dv != 0.0 {
+            1.0 / dv.abs()
+        } else {
+            f32::INFINITY
+        };
+        let mut s = start;
+        let max_steps = (ti - i).abs() + (tj - j).abs() + 2;
+        for _ in 0..max_steps {
+            if (i, j) == (ti, tj) {
+                return Some(s);
+            }
+            const TIE: f32 = 1e-5;
+            if t_u < t_v - TIE {
+                s = self.step(s, dir_u).filter(|&t| accept(t))?;
+                i += si;
+                t_u += step_u;
+            } else if t_v < t_u - TIE {
+                s = self.step(s, dir_v).filter(|&t| accept(t))?;
+                j += sj;
+                t_v += step_v;
+            } else {
+                let a = self
+                    .step(s, dir_u)
+                    .filter(|&t| accept(t))
+                    .and_then(|a| self.step(a, dir_v))?;
+                let b = self
+                    .step(s, dir_v)
+                    .filter(|&t| accept(t))
+                    .and_then(|b| self.step(b, dir_u))?;
+                if a != b || !accept(a) {
+                    return None;
+                }
+                s = a;
+                i += si;
+                j += sj;
+                t_u += step_u;
+                t_v += step_v;
+            }
+        }
+        ((i, j) == (ti, tj)).then_some(s)
+    }
+
+    /// The linked navigable span in direction `d`.
+    fn step(&self, s: u32, d: usize) -> Option<u32> {
+        let t = self.links[s as usize][d];
+        (t != NONE && self.is_navigable(t)).then_some(t)
+    }
+
+    /// Linked spans in the 8 directions (diagonals through either orthogonal neighbour).
+    fn neighbours8(&self, s: u32) -> impl Iterator<Item = u32> + '_ {
+        let l = self.links[s as usize];
+        let diag = move |a: usize, b: usize| {
+            let via = |first: usize, second: usize| {
+                if l[first] == NONE {
+                    NONE
+                } else {
+                    self.links[l[first] as usize][second]
+                }
+            };
+            match via(a, b) {
+                NONE => via(b, a),
+                t => t,
+            }
+        };
+        let diagonals = [diag(0, 1), diag(1, 2), diag(2, 3), diag(3, 0)];
+        l.into_iter().chain(diagonals).filter(|&t| t != NONE)
+    }
+
+    pub fn span_count(&self) -> usize {
+        self.span_y.len()
+    }
+
+    pub fn navigable_count(&self) -> usize {
+        self.island.iter().filter(|&&i| i != NONE).count()
+    }
+
+    /// Navigable area in square metres.
+    pub fn navigable_area(&self) -> f32 {
+        self.navigable_count() as f32 * self.params.cell_size * self.params.cell_size
+    }
+
+    pub fn is_navigable(&self, s: u32) -> bool {
+        self.island[s as usize] != NONE
+    }
+
+    /// The island of a navigable span.
+    pub fn island_of(&self, s: u32) -> Option<u32> {
+        let i = self.island[s as usize];
+        (i != NONE).then_some(i)
+    }
+
+    /// Areas of the islands in square metres, indexed by island id.
+    pub fn island_areas(&self) -> Vec<f32> {
+        let a = self.params.cell_size * self.params.cell_size;
+        self.island_size.iter().map(|&n| n as f32 * a).collect()
+    }
+
+    /// The island with the most area (where random points are drawn by default).
+    pub fn largest_island(&self) -> Option<u32> {
+        (0..self.island_size.len() as u32)
+            .max_by_key(|&i| (self.island_size[i as usize], std::cmp::Reverse(i)))
+    }
+
+    pub fn agent(&self) -> &AgentConfig {
+        &self.agent
+    }
+
+    pub fn params(&self) -> &NavParams {
+        &self.params
+    }
+
+    pub fn cell_size(&self) -> f32 {
+        self.params.cell_size
+    }
+
+    pub(crate) fn cell_of(&self, s: u32) -> (i32, i32) {
+        let col = self.span_col[s as usize];
+        ((col % self.nx) as i32, (col / self.nx) as i32)
+    }
+
+    pub(crate) fn column(&self, i: i32, j: i32) -> Option<u32> {
+        (i >= 0 && j >= 0 && (i as u32) < self.nx && (j as u32) < self.nz)
+            .then(|| j as u32 * self.nx + i as u32)
+    }
+
+    pub(crate) fn spans_in(&self, col: u32) -> std::ops::Range<u32> {
+        self.col_start[col as usize]..self.col_start[col as usize + 1]
+    }
+
+    /// The column holding world point (x, z).
+    pub(crate) fn column_at(&self, x: f32, z: f32) -> Option<(i32, i32)> {
+        let c = self.params.cell_size;
+        let i = ((x - self.origin[0]) / c).floor();
+        let j = ((z - self.origin[1]) / c).floor();
+        (i.is_finite()
+            && j.is_finite()
+            && i >= 0.0
+            && j >= 0.0
+            && i < self.nx as f32
+            && j < self.nz as f32)
+            .then_some((i as i32, j as i32))
+    }
+
+    /// Cell centre (x, z) of a span.
+    pub fn center_xz(&self, s: u32) -> [f32; 2] {
+        let (i, j) = self.cell_of(s);
+        let c = self.params.cell_size;
+        [
+            self.origin[0] + (i as f32 + 0.5) * c,
+            self.origin[1] + (j as f32 + 0.5) * c,
+        ]
+    }
+
+    /// Cell centre on the floor of a span.
+    pub fn center(&self, s: u32) -> [f32; 3] {
+        let [x, z] = self.center_xz(s);
+        [x, self.span_y[s as usize], z]
+    }
+
+    /// The span under `p` on its level: the span of `p`'s column whose floor is nearest `p.y`, within
+    /// `max_step` plus 10 cm (stairs put a cell's floor up to one step above the feet).
+    pub fn locate(&self, p: [f32; 3]) -> Option<u32> {
+        let (i, j) = self.column_at(p[0], p[2])?;
+        let col = self.column(i, j)?;
+        let tolerance = self.agent.max_step + 0.1;
+        self.spans_in(col)
+            .map(|s| (s, (self.span_y[s as usize] - p[1]).abs()))
+            .filter(|&(_, dy)| dy <= tolerance)
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|(s, _)| s)
+    }
+
+    /// The nearest navigable point to `p` within `max_distance` (3-D): the clamp of `p` into the nearest
+    /// navigable cell, on its floor. Returns the span, the point and its distance from `p`.
+    pub fn snap(&self, p: [f32; 3], max_distance: f32) -> Option<(u32, [f32; 3], f32)> {
+        if !p.iter().all(|v| v.is_finite()) {
+            return None;
+        }
+        let c = self.params.cell_size;
+        let clamp_into = |s: u32| -> ([f32; 3], f32) {
+            let [cx, cz] = self.center_xz(s);
+            let q = [
+                p[0].clamp(cx - 0.5 * c, cx + 0.5 * c),
+                self.span_y[s as usize],
+                p[2].clamp(cz - 0.5 * c, cz + 0.5 * c),
+            ];
+            let d = ((q[0] - p[0]).powi(2) + (q[1] - p[1]).powi(2) + (q[2] - p[2]).powi(2)).sqrt();
+            (q, d)
+        };
+        let mut best: Option<(u32, [f32; 3], f32)> = None;
+        let r = (max_distance / c).ceil() as i32 + 1;
+        let (pi, pj) = (
+            ((p[0] - self.origin[0]) / c).floor() as i32,
+            ((p[2] - self.origin[1]) / c).floor() as i32,
+        );
+        for j in pj - r..=pj + r {
+            for i in pi - r..=pi + r {
+                let Some(col) = self.column(i, j) else {
+                    continue;
+                };
+                for s in self.spans_in(col) {
+                    if !self.is_navigable(s) {
+                        continue;
+                    }
+                    let (q, d) = clamp_into(s);
+                    if d <= max_distance && best.is_none_or(|b| d < b.2) {
+                        best = Some((s, q, d));
+                    }
+                }
+            }
+        }
+        best
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{crossing_pattern, Crossing::*, MOVES};
+
+    #[test]
+    fn crossing_patterns_follow_the_segment() {
+        assert_eq!(crossing_pattern(1, 0), [Side(0)]);
+        assert_eq!(crossing_pattern(1, 1), [Corner(0, 1)]);
+        assert_eq!(crossing_pattern(2, 1), [Side(0), Side(1), Side(0)]);
+        assert_eq!(crossing_pattern(3, 1), [Side(0), Corner(0, 1), Side(0)]);
+        assert_eq!(crossing_pattern(-1, 2), [Side(1), Side(2), Side(1)]);
+        assert_eq!(crossing_pattern(0, -3), [Side(3); 3]);
+        // Every move ends |di| + |dj| cells away, a corner counting for two.
+        for (di, dj) in MOVES {
+            let cells: i32 = crossing_pattern(di, dj)
+                .iter()
+                .map(|c| if matches!(c, Corner(..)) { 2 } else { 1 })
+                .sum();
+            assert_eq!(cells, di.abs() + dj.abs());
+        }
+    }
+}

@@ -1,0 +1,198 @@
+//! Scenes loaded once and shared: every environment (and thread) that runs an episode in a scene gets the
+//! same [`LoadedScene`] (collision mesh, path finder, render data, metadata) through an `Arc`.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use habitat_assets::{Scene, SceneMeta};
+
+use crate::body::{AgentConfig, SceneCollider};
+use crate::error::{EnvError, Result};
+use crate::nav::{NavParams, PathFinder};
+use crate::render::SceneRenderData;
+
+/// One scene ready for episodes: everything built from its mesh for one agent size.
+pub struct LoadedScene {
+    /// The episode's `scene_id` this was loaded for.
+    pub scene_id: String,
+    /// The resolved file.
+    pub path: PathBuf,
+    pub collider: Arc<SceneCollider>,
+    pub pathfinder: Arc<PathFinder>,
+    /// `<name>.meta.json` next to the scene, when there is one (procedural houses; not Matterport3D).
+    pub meta: Option<SceneMeta>,
+    scene: Scene,
+    render: OnceLock<Arc<SceneRenderData>>,
+}
+
+impl std::fmt::Debug for LoadedScene {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadedScene")
+            .field("scene_id", &self.scene_id)
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+impl LoadedScene {
+    /// Render data, built on first use (policies that do not look at frames never pay for it).
+    pub fn render_data(&self) -> Arc<SceneRenderData> {
+        self.render
+            .get_or_init(|| Arc::new(SceneRenderData::new(&self.scene)))
+            .clone()
+    }
+
+    /// The scene mesh.
+    pub fn scene(&self) -> &Scene {
+        &self.scene
+    }
+}
+
+/// Where the scene of `scene_id` lives under `scenes_dir`: `scenes_dir/scene_id` when it exists, else the
+/// two common layouts of the same scan name (`<scan>.glb` flat, `mp3d/<scan>/<scan>.glb`), so a dataset
+/// written for one layout runs against a directory in the other.
+pub fn resolve_scene_path(scenes_dir: &Path, scene_id: &str) -> Result<PathBuf> {
+    let direct = scenes_dir.join(scene_id);
+    let file = scene_id.rsplit(['/', '\\']).next().unwrap_or(scene_id);
+    let scan = file.rsplit_once('.').map_or(file, |(stem, _)| stem);
+    let mut candidates = vec![direct];
+    for p in [
+        scenes_dir.join(file),
+        scenes_dir.join("mp3d").join(scan).join(file),
+    ] {
+        if !candidates.contains(&p) {
+            candidates.push(p);
+        }
+    }
+    if let Some(found) = candidates.iter().find(|p| p.is_file()) {
+        return Ok(found.clone());
+    }
+    let tried: Vec<String> = candidates.iter().map(|p| p.display().to_string()).collect();
+    Err(EnvError::Invalid(format!(
+        "scene {scene_id:?}: no such file (tried {})",
+        tried.join(", ")
+    )))
+}
+
+/// One scene's entry: locked while it loads, so concurrent requests wait for one load.
+type SceneSlot = Arc<Mutex<Option<Arc<LoadedScene>>>>;
+
+/// Loads each scene once per library and hands out shared handles. Thread-safe: two environments asking
+/// for the same scene at once wait for one load.
+pub struct SceneLibrary {
+    scenes_dir: PathBuf,
+    agent: AgentConfig,
+    nav: NavParams,
+    slots: Mutex<HashMap<String, SceneSlot>>,
+}
+
+impl std::fmt::Debug for SceneLibrary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SceneLibrary")
+            .field("scenes_dir", &self.scenes_dir)
+            .field("agent", &self.agent)
+            .finish()
+    }
+}
+
+impl SceneLibrary {
+    pub fn new(scenes_dir: impl Into<PathBuf>, agent: AgentConfig, nav: NavParams) -> Result<Self> {
+        agent.validate()?;
+        nav.validate()?;
+        let scenes_dir = scenes_dir.into();
+        if !scenes_dir.is_dir() {
+            return Err(EnvError::Invalid(format!(
+                "scenes directory {} does not exist",
+                scenes_dir.display()
+            )));
+        }
+        Ok(SceneLibrary {
+            scenes_dir,
+            agent,
+            nav,
+            slots: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn scenes_dir(&self) -> &Path {
+        &self.scenes_dir
+    }
+
+    pub fn agent(&self) -> &AgentConfig {
+        &self.agent
+    }
+
+    /// The scene of `scene_id`, loaded (with its navmesh from the on-disk cache, see [`PathFinder::load_or_build`])
+    /// on first request. A failed load is not remembered: the next request tries again.
+    pub fn get(&self, scene_id: &str) -> Result<Arc<LoadedScene>> {
+        let slot = self
+            .slots
+            .lock()
+            .expect("scene library lock")
+            .entry(scene_id.to_owned())
+            .or_default()
+            .clone();
+        let mut guard = slot.lock().expect("scene slot lock");
+        if let Some(scene) = guard.as_ref() {
+            return Ok(scene.clone());
+        }
+        let loaded = Arc::new(self.load(scene_id)?);
+        *guard = Some(loaded.clone());
+        Ok(loaded)
+    }
+
+    fn load(&self, scene_id: &str) -> Result<LoadedScene> {
+        let path = resolve_scene_path(&self.scenes_dir, scene_id)?;
+        let scene = habitat_assets::load_scene(&path)?;
+        let meta_path = SceneMeta::path_for(&path);
+        let meta = if meta_path.is_file() {
+            Some(SceneMeta::load(&meta_path)?)
+        } else {
+            None
+        };
+        let collider = Arc::new(SceneCollider::new(&scene)?);
+        let (pathfinder, _) = PathFinder::load_or_build(&path, &scene, &self.agent, &self.nav)?;
+        Ok(LoadedScene {
+            scene_id: scene_id.to_owned(),
+            path,
+            collider,
+            pathfinder: Arc::new(pathfinder),
+            meta,
+            scene,
+            render: OnceLock::new(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scene_ids_resolve_in_either_layout() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("abc.glb"), b"x").unwrap();
+        std::fs::create_dir_all(dir.path().join("mp3d/xyz")).unwrap();
+        std::fs::write(dir.path().join("mp3d/xyz/xyz.glb"), b"x").unwrap();
+        assert_eq!(
+            resolve_scene_path(dir.path(), "abc.glb").unwrap(),
+            dir.path().join("abc.glb")
+        );
+        assert_eq!(
+            resolve_scene_path(dir.path(), "mp3d/abc/abc.glb").unwrap(),
+            dir.path().join("abc.glb")
+        );
+        assert_eq!(
+            resolve_scene_path(dir.path(), "xyz.glb").unwrap(),
+            dir.path().join("mp3d/xyz/xyz.glb")
+        );
+        let err = resolve_scene_path(dir.path(), "mp3d/nope/nope.glb")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("\"mp3d/nope/nope.glb\"") && err.contains("tried"),
+            "{err}"
+        );
+    }
+}
