@@ -1,4 +1,35 @@
 //! Qwen2-VL in libtorch (tch), its processor and tokenizer, generation, and the VLM navigation policy.
+//!
+//! Entry points: [`Pipeline`] (checkpoint directory → generate / logits), [`Qwen2VL`] (forward passes, including
+//! [`Qwen2VL::forward_logprobs`] for training), [`Processor`] + [`Batch`] (inputs), [`init::init_checkpoint`].
+
+pub mod chat;
+pub mod checkpoint;
+pub mod config;
+pub mod error;
+pub mod generate;
+pub mod image_processor;
+pub mod init;
+mod layers;
+pub mod model;
+pub mod pipeline;
+pub mod processor;
+pub mod resample;
+pub mod rope;
+pub mod text;
+pub mod tokenizer;
+pub mod vision;
+
+pub use chat::{load_messages, navigation_chat, render_chat, Message, Part};
+pub use config::{Preset, Qwen2VLConfig, TextConfig, VisionConfig};
+pub use error::{AgentError, Result};
+pub use generate::{generate, FinishReason, Generation, GenerationConfig};
+pub use image_processor::{smart_resize, ImageProcessorConfig, PatchGrid};
+pub use model::{parse_kind, Qwen2VL};
+pub use pipeline::{GeneratedText, Pipeline};
+pub use processor::{Batch, Processor, Prompt};
+pub use text::KvCache;
+pub use tokenizer::{Qwen2VLTokenizer, SpecialTokens};
 
 /// Reports which compute devices libtorch can use, as one line (used by `vln-r1 model devices` and the
 /// link-fix regression test).
