@@ -24,6 +24,18 @@ enum Command {
     Model(cmd::model::ModelArgs),
     /// VLN-CE episode and gt files: statistics and validation.
     Episodes(cmd::episodes::EpisodesArgs),
+    /// Benchmarks of hot paths (print timings).
+    Bench(cmd::bench::BenchArgs),
+    /// glTF scenes: inspect a .glb / .gltf, generate procedural houses, regenerate the shipped set.
+    Scenes(cmd::scenes::ScenesArgs),
+    /// Play a policy on episodes and record trajectories, top-down maps and egocentric videos.
+    Rollout(cmd::rollout::RolloutArgs),
+    /// Evaluate a policy on a split (resumable) and print the VLN-CE metrics table.
+    Eval(cmd::eval::EvalArgs),
+    /// Navigable surface of a scene: geodesic distances and paths, random navigable points.
+    Nav(cmd::nav::NavArgs),
+    /// Render an egocentric frame (RGB, depth) or a top-down map (`render topdown`).
+    Render(cmd::render::RenderArgs),
 }
 
 fn main() -> ExitCode {
@@ -31,6 +43,12 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Model(a) => cmd::model::run(a),
         Command::Episodes(a) => cmd::episodes::run(a),
+        Command::Bench(a) => cmd::bench::run(a),
+        Command::Scenes(a) => cmd::scenes::run(a),
+        Command::Rollout(a) => cmd::rollout::run(a),
+        Command::Eval(a) => cmd::eval::run(a),
+        Command::Nav(a) => cmd::nav::run(a),
+        Command::Render(a) => cmd::render::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

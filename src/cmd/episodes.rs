@@ -19,6 +19,10 @@ pub enum EpisodesCommand {
     Stats(SourceArgs),
     /// Check files only: prints OK and the counts, or the first problem (exit status 1).
     Validate(SourceArgs),
+    /// Generate an R2R-CE-format dataset (train, val_seen, val_unseen, with gt) for procedural houses.
+    Generate(super::episodes_gen::GenerateArgs),
+    /// Make gt files ({split}_gt.json.gz) for any VLN-CE dataset with the expert follower.
+    Gt(super::episodes_gen::GtArgs),
 }
 
 #[derive(Debug, Args)]
@@ -41,6 +45,8 @@ pub fn run(args: EpisodesArgs) -> anyhow::Result<()> {
     match args.command {
         EpisodesCommand::Stats(a) => stats(&a),
         EpisodesCommand::Validate(a) => validate(&a),
+        EpisodesCommand::Generate(a) => super::episodes_gen::generate_cmd(a),
+        EpisodesCommand::Gt(a) => super::episodes_gen::gt_cmd(a),
     }
 }
 
@@ -67,18 +73,21 @@ fn files(args: &SourceArgs) -> anyhow::Result<Vec<DataFile>> {
         .collect())
 }
 
-/// Loads each file in order; a gt file is checked against the episode file of the same split and role.
-fn for_each_file(
-    args: &SourceArgs,
-    mut on_episodes: impl FnMut(&DataFile, &EpisodeDataset),
-    mut on_gt: impl FnMut(&DataFile, &GroundTruth, Option<&EpisodeDataset>),
-) -> anyhow::Result<()> {
+/// A file as loaded, handed to the printing code.
+enum Loaded<'a> {
+    Episodes(&'a DataFile, &'a EpisodeDataset),
+    /// With the episode file of the same split and role, when one was loaded before it.
+    Gt(&'a DataFile, &'a GroundTruth, Option<&'a EpisodeDataset>),
+}
+
+/// Loads each file in order (the first invalid one stops with its error).
+fn for_each_file(args: &SourceArgs, mut on_file: impl FnMut(Loaded<'_>)) -> anyhow::Result<()> {
     let mut loaded: Vec<(String, Option<Role>, EpisodeDataset)> = Vec::new();
     for f in files(args)? {
         match f.kind {
             FileKind::Episodes => {
                 let d = EpisodeDataset::load(&f.path)?;
-                on_episodes(&f, &d);
+                on_file(Loaded::Episodes(&f, &d));
                 loaded.push((f.split.clone(), f.role, d));
             }
             FileKind::Gt => {
@@ -87,7 +96,7 @@ fn for_each_file(
                     .iter()
                     .find(|(s, r, _)| !s.is_empty() && *s == f.split && *r == f.role)
                     .map(|(_, _, d)| d);
-                on_gt(&f, &gt, episodes);
+                on_file(Loaded::Gt(&f, &gt, episodes));
             }
         }
     }
@@ -123,54 +132,51 @@ fn coverage_warning(gt: &GroundTruth, episodes: Option<&EpisodeDataset>) -> Opti
 
 fn stats(args: &SourceArgs) -> anyhow::Result<()> {
     let mut first = true;
-    let mut header = |path: &std::path::Path| {
+    for_each_file(args, |loaded| {
+        let path = match &loaded {
+            Loaded::Episodes(f, _) | Loaded::Gt(f, _, _) => &f.path,
+        };
         if !first {
             println!();
         }
         first = false;
         println!("== {}", path.display());
-    };
-    for_each_file(
-        args,
-        |f, d| {
-            header(&f.path);
-            if args.languages.is_empty() {
-                print!("{}", d.stats());
-            } else {
+        match loaded {
+            Loaded::Episodes(_, d) if !args.languages.is_empty() => {
                 let mut kept = d.clone();
                 kept.retain_languages(&args.languages);
                 println!("{:<22}{}", "languages kept", args.languages.join(", "));
                 print!("{}", kept.stats());
             }
-        },
-        |f, gt, episodes| {
-            header(&f.path);
-            print!("{}", gt.stats());
-            if let Some(w) = coverage_warning(gt, episodes) {
-                println!("{w}");
+            Loaded::Episodes(_, d) => print!("{}", d.stats()),
+            Loaded::Gt(_, gt, episodes) => {
+                print!("{}", gt.stats());
+                if let Some(w) = coverage_warning(gt, episodes) {
+                    println!("{w}");
+                }
             }
-        },
-    )
+        }
+    })
 }
 
 fn validate(args: &SourceArgs) -> anyhow::Result<()> {
     let (mut files, mut episodes, mut entries) = (0usize, 0usize, 0usize);
-    for_each_file(
-        args,
-        |f, d| {
-            files += 1;
-            episodes += d.len();
-            println!("OK {}: {} episodes", f.path.display(), d.len());
-        },
-        |f, gt, eps| {
-            files += 1;
-            entries += gt.len();
-            println!("OK {}: {} gt entries", f.path.display(), gt.len());
-            if let Some(w) = coverage_warning(gt, eps) {
-                println!("   {w}");
+    for_each_file(args, |loaded| {
+        files += 1;
+        match loaded {
+            Loaded::Episodes(f, d) => {
+                episodes += d.len();
+                println!("OK {}: {} episodes", f.path.display(), d.len());
             }
-        },
-    )?;
+            Loaded::Gt(f, gt, eps) => {
+                entries += gt.len();
+                println!("OK {}: {} gt entries", f.path.display(), gt.len());
+                if let Some(w) = coverage_warning(gt, eps) {
+                    println!("   {w}");
+                }
+            }
+        }
+    })?;
     println!("OK: {files} files, {episodes} episodes, {entries} gt entries");
     Ok(())
 }

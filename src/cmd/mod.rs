@@ -1,5 +1,16 @@
 //! One module per subcommand: argument parsing, progress and printing only; the work lives in the libraries.
 
 pub mod args;
+pub mod bench;
+pub mod bench_env;
+pub mod bench_model;
+pub mod bench_nav;
+pub mod bench_scenes;
 pub mod episodes;
+pub mod episodes_gen;
+pub mod eval;
 pub mod model;
+pub mod nav;
+pub mod render;
+pub mod rollout;
+pub mod scenes;

@@ -1,6 +1,12 @@
 //! `vln-r1 model ...`: the Qwen2-VL port.
 
+use std::path::PathBuf;
+
+use agent::chat::load_messages;
+use agent::{GenerationConfig, Pipeline, Preset};
+use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
+use tch::{Device, Kind, Tensor};
 
 #[derive(Debug, Args)]
 pub struct ModelArgs {
@@ -12,12 +18,178 @@ pub struct ModelArgs {
 pub enum ModelCommand {
     /// Print which compute devices libtorch sees (checks the libtorch link on a GPU machine).
     Devices,
+    /// Write a randomly initialised checkpoint in Hugging Face layout (loadable by transformers).
+    Init {
+        /// tiny (~3M parameters), small (~40M) or 2b (Qwen2-VL-2B shapes).
+        #[arg(long)]
+        preset: Preset,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Weight dtype (float32, bfloat16, float16); default: float32 for tiny/small, bfloat16 for 2b.
+        #[arg(long)]
+        dtype: Option<String>,
+    },
+    /// Run processor + model on a chat and write the logits of every position (`logits`, [seq, vocab], f32)
+    /// and the input ids (`input_ids`, [seq], i64) to a safetensors file.
+    Forward {
+        /// Checkpoint directory (config.json, model.safetensors or index, tokenizer.json, ...).
+        #[arg(long)]
+        model: PathBuf,
+        /// Chat as JSON: [{"role": ..., "content": [{"type": "text", "text": ...}, {"type": "image", "image": "a.png"}]}];
+        /// image paths are relative to this file.
+        #[arg(long)]
+        messages: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+        /// Append the assistant turn opener `<|im_start|>assistant\n`.
+        #[arg(long)]
+        add_generation_prompt: bool,
+        #[command(flatten)]
+        run: RunArgs,
+    },
+    /// Generate a reply to a chat (JSON as for `forward`) and print it.
+    Generate {
+        #[arg(long)]
+        model: PathBuf,
+        #[arg(long)]
+        messages: PathBuf,
+        #[arg(long, default_value_t = 64)]
+        max_new_tokens: usize,
+        /// Sample instead of greedy decoding.
+        #[arg(long)]
+        sample: bool,
+        #[arg(long, default_value_t = 1.0)]
+        temperature: f64,
+        #[arg(long, default_value_t = 1.0)]
+        top_p: f64,
+        #[arg(long, default_value_t = 0)]
+        top_k: usize,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        #[command(flatten)]
+        run: RunArgs,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// cpu, cuda or cuda:N.
+    #[arg(long, default_value = "cpu")]
+    device: String,
+    /// Compute dtype: float32, bfloat16 or float16.
+    #[arg(long, default_value = "float32")]
+    dtype: String,
+}
+
+impl RunArgs {
+    fn resolve(&self) -> anyhow::Result<(Device, Kind)> {
+        let device = match self.device.as_str() {
+            "cpu" => Device::Cpu,
+            "cuda" => Device::Cuda(0),
+            d => match d.strip_prefix("cuda:").and_then(|n| n.parse().ok()) {
+                Some(n) => Device::Cuda(n),
+                None => bail!("--device must be cpu, cuda or cuda:N, got {d:?}"),
+            },
+        };
+        if device.is_cuda() && !tch::Cuda::is_available() {
+            bail!(
+                "--device {}: no CUDA device is available ({})",
+                self.device,
+                agent::device_report().trim()
+            );
+        }
+        let kind = agent::parse_kind(&self.dtype).with_context(|| {
+            format!(
+                "--dtype {:?} is not float32, bfloat16 or float16",
+                self.dtype
+            )
+        })?;
+        Ok((device, kind))
+    }
 }
 
 pub fn run(args: ModelArgs) -> anyhow::Result<()> {
     match args.command {
         ModelCommand::Devices => {
             println!("{}", agent::device_report().trim_end());
+            Ok(())
+        }
+        ModelCommand::Init {
+            preset,
+            out,
+            seed,
+            dtype,
+        } => {
+            let kind = match dtype {
+                Some(d) => Some(agent::parse_kind(&d).with_context(|| {
+                    format!("--dtype {d:?} is not float32, bfloat16 or float16")
+                })?),
+                None => None,
+            };
+            let cfg = agent::init::init_checkpoint(preset, seed, &out, kind)?;
+            let t = &cfg.text;
+            println!(
+                "wrote {}: vocab {}, hidden {}, {} layers ({} heads, {} kv), vision depth {} embed {}",
+                out.display(),
+                t.vocab_size,
+                t.hidden_size,
+                t.num_hidden_layers,
+                t.num_attention_heads,
+                t.num_key_value_heads,
+                cfg.vision.depth,
+                cfg.vision.embed_dim
+            );
+            Ok(())
+        }
+        ModelCommand::Forward {
+            model,
+            messages,
+            out,
+            add_generation_prompt,
+            run,
+        } => {
+            let (device, kind) = run.resolve()?;
+            let pipe = Pipeline::load(&model, device, kind)?;
+            let chat = load_messages(&messages)?;
+            let (prompt, logits) = pipe.chat_logits(&chat, add_generation_prompt)?;
+            let ids = Tensor::from_slice(&prompt.input_ids);
+            agent::checkpoint::write_safetensors(
+                &[
+                    ("logits".to_string(), logits.shallow_clone()),
+                    ("input_ids".to_string(), ids),
+                ],
+                &out,
+            )?;
+            println!("wrote {}: logits {:?}", out.display(), logits.size());
+            Ok(())
+        }
+        ModelCommand::Generate {
+            model,
+            messages,
+            max_new_tokens,
+            sample,
+            temperature,
+            top_p,
+            top_k,
+            seed,
+            run,
+        } => {
+            let (device, kind) = run.resolve()?;
+            let pipe = Pipeline::load(&model, device, kind)?;
+            let chat = load_messages(&messages)?;
+            let cfg = GenerationConfig {
+                max_new_tokens,
+                do_sample: sample,
+                temperature,
+                top_p,
+                top_k,
+                stop_token_ids: Vec::new(),
+                seed,
+            };
+            let out = pipe.generate(&[chat], &cfg)?;
+            println!("{}", out[0].text);
             Ok(())
         }
     }

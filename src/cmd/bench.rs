@@ -1,0 +1,236 @@
+//! `vln-r1 bench ...`: measure hot paths and print the numbers (never asserts timings).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use clap::{Args, Subcommand};
+use episodes::split::Role;
+use episodes::EpisodeDataset;
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    #[command(subcommand)]
+    pub command: Bench,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Bench {
+    /// Load time of a dense procedural house (.glb), in ms and triangles/s.
+    Scenes {
+        /// Triangles of the generated house (floors, walls and ceilings are tessellated to reach it).
+        #[arg(long, default_value_t = 1_000_000)]
+        triangles: usize,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Loads; best and median are reported.
+        #[arg(long, default_value_t = 5)]
+        repeats: usize,
+    },
+    /// Load a synthetic RxR-CE-shaped .json.gz with vln-r1 and with Python's gzip + json; print both.
+    Episodes {
+        /// Episodes in the generated file.
+        #[arg(long, default_value_t = 100_000)]
+        episodes: usize,
+        /// Loads per side; the best is reported.
+        #[arg(long, default_value_t = 3)]
+        repeats: usize,
+    },
+    /// Navigation on the shipped houses: surface build time, physics-only env steps/s on one core, geodesic
+    /// queries/s, expert actions/s (R2R and RxR agents).
+    Nav {
+        /// Env steps per agent preset.
+        #[arg(long, default_value_t = 1_000_000)]
+        steps: usize,
+        /// Geodesic queries per agent preset.
+        #[arg(long, default_value_t = 2_000)]
+        queries: usize,
+        /// Expert rollouts to random goals per agent preset.
+        #[arg(long, default_value_t = 100)]
+        rollouts: usize,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
+    /// Renderer frames/s: shipped houses and a dense house, 224x224 and 640x480, RGB and RGB+depth, one core
+    /// and all cores.
+    Env {
+        /// Minimum measuring time per configuration (seconds).
+        #[arg(long, default_value_t = 2.0)]
+        seconds: f64,
+        /// Environments rendered per batch (one camera per rayon task).
+        #[arg(long, default_value_t = 64)]
+        batch: usize,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Triangles of the dense house.
+        #[arg(long, default_value_t = 1_000_000)]
+        dense_triangles: usize,
+    },
+    /// Qwen2-VL prefill / decode tokens per second and peak RSS on CPU, vln-r1 vs transformers, same inputs.
+    Model {
+        /// Model shape (a random checkpoint is written to a temp dir).
+        #[arg(long, default_value = "tiny")]
+        preset: agent::Preset,
+        /// Copies of the chat decoded together.
+        #[arg(long, default_value_t = 1)]
+        batch: usize,
+        /// History frames in the VLN-R1 prompt (plus the current frame).
+        #[arg(long, default_value_t = 3)]
+        history: usize,
+        #[arg(long, default_value_t = 32)]
+        new_tokens: usize,
+        #[arg(long, default_value_t = 3)]
+        repeats: usize,
+    },
+}
+
+pub fn run(args: BenchArgs) -> anyhow::Result<()> {
+    match args.command {
+        Bench::Scenes {
+            triangles,
+            seed,
+            repeats,
+        } => super::bench_scenes::run(super::bench_scenes::ScenesBench {
+            triangles,
+            seed,
+            repeats: repeats.max(1),
+        }),
+        Bench::Episodes { episodes, repeats } => bench_episodes(episodes, repeats.max(1)),
+        Bench::Env {
+            seconds,
+            batch,
+            seed,
+            dense_triangles,
+        } => super::bench_env::run(super::bench_env::EnvBench {
+            seconds,
+            batch: batch.max(1),
+            seed,
+            dense_triangles,
+        }),
+        Bench::Nav {
+            steps,
+            queries,
+            rollouts,
+            seed,
+        } => super::bench_nav::run(super::bench_nav::NavBench {
+            steps: steps.max(1),
+            queries: queries.max(1),
+            rollouts,
+            seed,
+        }),
+        Bench::Model {
+            preset,
+            batch,
+            history,
+            new_tokens,
+            repeats,
+        } => super::bench_model::run(
+            super::bench_model::ModelBench {
+                preset,
+                batch: batch.max(1),
+                history,
+                new_tokens,
+                repeats: repeats.max(1),
+            },
+            &python_interpreter(),
+        ),
+    }
+}
+
+fn best_of<T>(
+    repeats: usize,
+    mut f: impl FnMut() -> anyhow::Result<T>,
+) -> anyhow::Result<Duration> {
+    let mut best = Duration::MAX;
+    for _ in 0..repeats {
+        let t = Instant::now();
+        let value = f()?;
+        best = best.min(t.elapsed());
+        drop(value); // freeing is not part of loading (the Python side keeps its result alive too)
+    }
+    Ok(best)
+}
+
+fn bench_episodes(n: usize, repeats: usize) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir().context("creating a temp dir")?;
+    let path = dir.path().join("train_guide.json.gz");
+    let t = Instant::now();
+    episodes::synthetic::rxr_like(n, Role::Guide, 0).save(&path)?;
+    let gz_bytes = std::fs::metadata(&path)?.len();
+    let json_bytes = episodes::file::read_bytes(&path)?.len();
+    println!(
+        "file: {n} RxR-CE-shaped episodes, {:.1} MB gzip, {:.1} MB JSON (generated and written in {:.2} s)",
+        gz_bytes as f64 / 1e6,
+        json_bytes as f64 / 1e6,
+        t.elapsed().as_secs_f64()
+    );
+
+    let inflate = best_of(repeats, || Ok(episodes::file::read_bytes(&path)?))?;
+    let ours = best_of(repeats, || Ok(EpisodeDataset::load(&path)?))?;
+    let mb_s = json_bytes as f64 / 1e6 / ours.as_secs_f64();
+    println!(
+        "vln-r1 EpisodeDataset::load (gunzip + typed parse + validate): {:.3} s best of {repeats} \
+         ({:.3} s of it gunzip; {mb_s:.0} MB/s of JSON)",
+        ours.as_secs_f64(),
+        inflate.as_secs_f64()
+    );
+
+    let python = python_interpreter();
+    match python_load_seconds(&python, &path, repeats) {
+        Ok(py) => {
+            println!(
+                "python json.load(gzip.open(p)) [{}]: {py:.3} s best of {repeats}",
+                python.display()
+            );
+            println!("ratio python / vln-r1: {:.2}x", py / ours.as_secs_f64());
+        }
+        Err(e) => println!("python comparison skipped: {e:#}"),
+    }
+    Ok(())
+}
+
+/// The project venv's python when active (or present in the working directory), else `python3` on PATH.
+fn python_interpreter() -> PathBuf {
+    let candidates = std::env::var_os("VIRTUAL_ENV")
+        .map(|v| PathBuf::from(v).join("bin/python3"))
+        .into_iter()
+        .chain(std::iter::once(PathBuf::from(".venv/bin/python3")));
+    for c in candidates {
+        if c.is_file() {
+            return c;
+        }
+    }
+    PathBuf::from("python3")
+}
+
+fn python_load_seconds(python: &Path, file: &Path, repeats: usize) -> anyhow::Result<f64> {
+    // The result stays alive until timed, like the Rust side, so freeing is not counted on either side.
+    const SCRIPT: &str = "import gzip, json, sys, time
+best = float('inf')
+for _ in range(int(sys.argv[2])):
+    t = time.perf_counter()
+    d = json.load(gzip.open(sys.argv[1]))
+    best = min(best, time.perf_counter() - t)
+    del d
+print(best)
+";
+    let out = Command::new(python)
+        .arg("-c")
+        .arg(SCRIPT)
+        .arg(file)
+        .arg(repeats.to_string())
+        .output()
+        .with_context(|| format!("running {}", python.display()))?;
+    if !out.status.success() {
+        bail!(
+            "{} failed: {}",
+            python.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.trim()
+        .parse()
+        .with_context(|| format!("unexpected python output {text:?}"))
+}

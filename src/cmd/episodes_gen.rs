@@ -1,0 +1,169 @@
+//! `vln-r1 episodes generate` (R2R-CE-format episodes for procedural houses) and `vln-r1 episodes gt` (gt
+//! files for any VLN-CE dataset).
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use clap::Args;
+use env::episode_gen::{generate, make_gt, write_dataset, GenerateConfig};
+use env::nav::{FollowerConfig, NavParams};
+use env::task::SceneLibrary;
+use episodes::split::{self, FileKind};
+use episodes::EpisodeDataset;
+
+use super::eval::AgentKind;
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Scenes directory with <name>.glb, <name>.meta.json and splits.json; default: habitat_assets/scenes.
+    #[arg(long)]
+    pub scenes: Option<PathBuf>,
+    /// Output dataset directory ({split}/{split}.json.gz and {split}_gt.json.gz).
+    #[arg(long)]
+    pub out: PathBuf,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Episodes per training house in train.
+    #[arg(long, default_value_t = 20)]
+    pub per_scene: usize,
+    /// Episodes per training house in val_seen.
+    #[arg(long, default_value_t = 10)]
+    pub val_seen_per_scene: usize,
+    /// Episodes per held-out house in val_unseen.
+    #[arg(long, default_value_t = 50)]
+    pub val_unseen_per_scene: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct GtArgs {
+    /// VLN-CE dataset directory.
+    #[arg(long)]
+    pub dataset: PathBuf,
+    #[arg(long)]
+    pub split: String,
+    /// Directory that the episodes' scene_id paths are relative to; default: habitat_assets/scenes.
+    #[arg(long)]
+    pub scenes: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "r2r")]
+    pub agent: AgentKind,
+}
+
+pub fn generate_cmd(args: GenerateArgs) -> anyhow::Result<()> {
+    let scenes = args
+        .scenes
+        .unwrap_or_else(habitat_assets::shipped::scenes_dir);
+    let splits = habitat_assets::shipped::load_splits(&scenes)?;
+    let library = SceneLibrary::new(&scenes, AgentKind::R2r.config(), NavParams::default())?;
+    let config = GenerateConfig {
+        seed: args.seed,
+        train_per_scene: args.per_scene,
+        val_seen_per_scene: args.val_seen_per_scene,
+        val_unseen_per_scene: args.val_unseen_per_scene,
+        ..GenerateConfig::default()
+    };
+    println!(
+        "generating from {} ({} train houses, {} held-out houses), seed {}",
+        scenes.display(),
+        splits.train.len(),
+        splits.val_unseen.len(),
+        args.seed
+    );
+    let start = Instant::now();
+    let generated = generate(&library, &splits, &config)?;
+    for s in &generated {
+        let d = &s.dataset;
+        let geo: Vec<f64> = d
+            .episodes
+            .iter()
+            .filter_map(|e| e.geodesic_distance())
+            .collect();
+        let actions: Vec<usize> = s.gt.entries.values().map(|g| g.actions.len()).collect();
+        let words: Vec<usize> = d
+            .episodes
+            .iter()
+            .map(|e| e.instruction.instruction_text.split_whitespace().count())
+            .collect();
+        let distinct: std::collections::HashSet<&str> = d
+            .episodes
+            .iter()
+            .map(|e| e.instruction.instruction_text.as_str())
+            .collect();
+        let mean = |v: &[f64]| {
+            if v.is_empty() {
+                0.0
+            } else {
+                v.iter().sum::<f64>() / v.len() as f64
+            }
+        };
+        println!(
+            "{:<11} {:>4} episodes in {} scenes | geodesic mean {:.1} m (min {:.1}, max {:.1}) | gt actions mean {:.1} | instruction words mean {:.1}, {} distinct",
+            s.name,
+            d.len(),
+            d.scenes().len(),
+            mean(&geo),
+            geo.iter().copied().fold(f64::INFINITY, f64::min),
+            geo.iter().copied().fold(0.0, f64::max),
+            mean(&actions.iter().map(|&a| a as f64).collect::<Vec<_>>()),
+            mean(&words.iter().map(|&w| w as f64).collect::<Vec<_>>()),
+            distinct.len()
+        );
+    }
+    write_dataset(&args.out, &generated)?;
+    let vocab = generated
+        .first()
+        .and_then(|s| s.dataset.instruction_vocab.as_ref())
+        .map_or(0, |v| v.word_list.len());
+    println!(
+        "vocabulary {vocab} words; written to {} in {:.1} s",
+        args.out.display(),
+        start.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+pub fn gt_cmd(args: GtArgs) -> anyhow::Result<()> {
+    let scenes = args
+        .scenes
+        .unwrap_or_else(habitat_assets::shipped::scenes_dir);
+    let library = SceneLibrary::new(&scenes, args.agent.config(), NavParams::default())?;
+    let files: Vec<_> = split::discover(&args.dataset, Some(&args.split))?
+        .into_iter()
+        .filter(|f| f.kind == FileKind::Episodes)
+        .collect();
+    if files.is_empty() {
+        bail!(
+            "{}: split {} has no episode file",
+            args.dataset.display(),
+            args.split
+        );
+    }
+    for f in files {
+        let start = Instant::now();
+        let dataset = EpisodeDataset::load(&f.path)?;
+        let (gt, report) = make_gt(&library, &dataset.episodes, FollowerConfig::default());
+        for (id, reason) in report.failed.iter().take(10) {
+            eprintln!("episode {id}: no gt: {reason}");
+        }
+        if report.written == 0 {
+            bail!(
+                "{}: no gt entry could be made ({} episodes failed)",
+                f.path.display(),
+                report.failed.len()
+            );
+        }
+        let out = split::split_file(&args.dataset, &args.split, f.role, FileKind::Gt);
+        gt.save(&out)
+            .with_context(|| format!("writing {}", out.display()))?;
+        println!(
+            "{}: {} of {} episodes, {} did not reach the goal radius, {} failed, {:.1} s",
+            out.display(),
+            report.written,
+            report.episodes,
+            report.not_reached.len(),
+            report.failed.len(),
+            start.elapsed().as_secs_f64()
+        );
+    }
+    Ok(())
+}

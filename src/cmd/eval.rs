@@ -1,0 +1,259 @@
+//! `vln-r1 eval`: a policy over a split with resumable per-episode results and the VLN-CE metrics table.
+//! Also the task options shared with `vln-r1 rollout` and the policy resolution (`model:DIR` joins here).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use clap::{Args, ValueEnum};
+use env::body::AgentConfig;
+use env::eval::{evaluate, EvalDir, EvalSpec, MetricsSummary, ResultsLog};
+use env::nav::NavParams;
+use env::policy::{Policy, PolicySpec};
+use env::task::{SceneLibrary, Sensors, TaskDataset, VlnEnvConfig};
+use env::vec_env::VecEnv;
+use episodes::EpisodeFilter;
+
+/// The agent body and action space.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AgentKind {
+    /// R2R-CE: 1.5 m x 0.1 m, 15 degree turns, sliding.
+    R2r,
+    /// RxR-CE: 0.88 m x 0.18 m, 30 degree turns, no sliding.
+    Rxr,
+}
+
+impl AgentKind {
+    pub fn config(self) -> AgentConfig {
+        match self {
+            AgentKind::R2r => AgentConfig::r2r(),
+            AgentKind::Rxr => AgentConfig::rxr(),
+        }
+    }
+}
+
+/// What to run and where: shared by `eval` and `rollout`.
+#[derive(Debug, Args)]
+pub struct TaskArgs {
+    /// Policy: random, random:P_STOP,P_FORWARD,P_LEFT,P_RIGHT, forward, oracle, replay:FILE.
+    #[arg(long)]
+    pub policy: String,
+    /// Split to run.
+    #[arg(long, default_value = "val_unseen")]
+    pub split: String,
+    /// VLN-CE dataset directory ({split}/{split}.json.gz); default: the shipped dataset.
+    #[arg(long)]
+    pub dataset: Option<PathBuf>,
+    /// Directory that the episodes' scene_id paths are relative to; default: habitat_assets/scenes.
+    #[arg(long)]
+    pub scenes: Option<PathBuf>,
+    /// Only the first N episodes of the split.
+    #[arg(long)]
+    pub episodes: Option<usize>,
+    /// Run seed; each episode's seed is derived from it and the episode id.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    #[arg(long, value_enum, default_value = "r2r")]
+    pub agent: AgentKind,
+    /// Episode step cap (STOP counts).
+    #[arg(long, default_value_t = env::task::DEFAULT_MAX_STEPS)]
+    pub max_steps: u32,
+    /// RGB sensor width, height (pixels) and horizontal field of view (degrees).
+    #[arg(long, default_value_t = 224)]
+    pub width: u32,
+    #[arg(long, default_value_t = 224)]
+    pub height: u32,
+    #[arg(long, default_value_t = 90.0)]
+    pub hfov: f32,
+}
+
+/// Everything a run needs, loaded from [`TaskArgs`].
+pub struct Task {
+    pub dataset_dir: PathBuf,
+    pub library: Arc<SceneLibrary>,
+    pub dataset: Arc<TaskDataset>,
+    pub selection: Vec<usize>,
+    pub spec: PolicySpec,
+}
+
+impl TaskArgs {
+    pub fn load(&self) -> anyhow::Result<Task> {
+        let spec: PolicySpec = self.policy.parse()?;
+        let dataset_dir = self
+            .dataset
+            .clone()
+            .unwrap_or_else(env::episode_gen::shipped_dataset_dir);
+        let scenes = self
+            .scenes
+            .clone()
+            .unwrap_or_else(habitat_assets::shipped::scenes_dir);
+        let dataset = TaskDataset::load_split(&dataset_dir, &self.split, &EpisodeFilter::default())
+            .with_context(|| {
+                format!("loading split {} of {}", self.split, dataset_dir.display())
+            })?;
+        let library = SceneLibrary::new(&scenes, self.agent.config(), NavParams::default())?;
+        let n = self
+            .episodes
+            .map_or(dataset.len(), |k| k.min(dataset.len()));
+        if n == 0 {
+            bail!(
+                "split {} of {} has no episodes to run",
+                self.split,
+                dataset_dir.display()
+            );
+        }
+        Ok(Task {
+            dataset_dir,
+            library: Arc::new(library),
+            dataset: Arc::new(dataset),
+            selection: (0..n).collect(),
+            spec,
+        })
+    }
+
+    pub fn env_config(&self, sensors: Sensors) -> VlnEnvConfig {
+        VlnEnvConfig {
+            max_steps: self.max_steps,
+            sensors,
+            width: self.width,
+            height: self.height,
+            hfov_deg: self.hfov,
+            ..VlnEnvConfig::default()
+        }
+    }
+}
+
+/// The policy of a spec: the env baselines, or kinds that need crates `env` must not depend on.
+pub fn build_policy(spec: &PolicySpec) -> anyhow::Result<Box<dyn Policy>> {
+    Ok(spec.build()?)
+}
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    #[command(flatten)]
+    pub task: TaskArgs,
+    /// Parallel environments (worker threads); default: the number of CPUs.
+    #[arg(long)]
+    pub envs: Option<usize>,
+    /// Output directory (results.jsonl, eval.json, metrics.json); an existing one is resumed.
+    /// Default: out/eval/<split>-<policy>-seed<seed>.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+fn safe(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+pub fn run(args: EvalArgs) -> anyhow::Result<()> {
+    let task = args.task.load()?;
+    let mut policy = build_policy(&task.spec)?;
+    let out = args.out.clone().unwrap_or_else(|| {
+        Path::new("out/eval").join(format!(
+            "{}-{}-seed{}",
+            args.task.split,
+            safe(&task.spec.to_string()),
+            args.task.seed
+        ))
+    });
+    let dir = EvalDir::new(&out);
+    let config = args.task.env_config(policy.sensors());
+    let spec = EvalSpec {
+        policy: policy.name(),
+        dataset: task.dataset_dir.display().to_string(),
+        split: args.task.split.clone(),
+        seed: args.task.seed,
+        max_steps: config.max_steps,
+        success_distance: config.success_distance,
+    };
+    dir.check_or_write_spec(&spec)?;
+    let mut log = ResultsLog::open(&dir.results_path())?;
+    if log.repaired() {
+        eprintln!(
+            "note: {}: cut off a torn last line (an interrupted write)",
+            log.path().display()
+        );
+    }
+    let selected_ids: std::collections::HashSet<String> = task
+        .selection
+        .iter()
+        .filter_map(|&i| task.dataset.episode(i))
+        .map(|e| e.episode_id.key())
+        .collect();
+    let done = selected_ids
+        .iter()
+        .filter(|id| log.get(id).is_some())
+        .count();
+    let todo = task.selection.len() - done;
+    let envs = args
+        .envs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .clamp(1, todo.max(1));
+    println!(
+        "eval {} on {} {} ({} episodes{}), {} envs -> {}",
+        spec.policy,
+        task.dataset_dir.display(),
+        spec.split,
+        task.selection.len(),
+        if done > 0 {
+            format!(", {done} already done, resuming")
+        } else {
+            String::new()
+        },
+        envs,
+        out.display()
+    );
+    let mut vec_env = VecEnv::with_envs(envs, task.library.clone(), task.dataset.clone(), config)?;
+    let bar = indicatif::ProgressBar::new(todo as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} [{elapsed_precise} < {eta_precise}] {msg}",
+        )
+        .expect("valid template"),
+    );
+    let (mut n, mut successes, mut steps) = (0usize, 0.0f64, 0.0f64);
+    let start = Instant::now();
+    let summary = evaluate(
+        &mut vec_env,
+        policy.as_mut(),
+        &task.dataset,
+        &task.selection,
+        args.task.seed,
+        &mut log,
+        &mut |r| {
+            n += 1;
+            successes += r.metrics.sr;
+            steps += r.metrics.steps;
+            bar.set_message(format!("SR {:.1}%", 100.0 * successes / n as f64));
+            bar.inc(1);
+        },
+    )?;
+    bar.finish_and_clear();
+    let elapsed = start.elapsed().as_secs_f64();
+    dir.write_metrics(&spec, &summary)?;
+    println!("{}", MetricsSummary::table_header());
+    println!("{}", summary.table_row(&spec.policy));
+    if n > 0 {
+        println!(
+            "{n} episodes run in {elapsed:.1} s ({:.2} episodes/s, {:.0} steps/s, {envs} envs)",
+            n as f64 / elapsed,
+            steps / elapsed
+        );
+    }
+    println!(
+        "{} episodes in the table; results in {}, summary in {}",
+        summary.episodes,
+        log.path().display(),
+        dir.metrics_path().display()
+    );
+    Ok(())
+}

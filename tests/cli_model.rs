@@ -1,0 +1,124 @@
+//! End-to-end: `vln-r1 model init`, `model forward` and `model generate` on a fresh tiny checkpoint.
+//! (Parity of the same code path with transformers is agent's tests/parity.rs.)
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use tch::{Kind, Tensor};
+
+fn vln_r1(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_vln-r1"))
+        .args(args)
+        .output()
+        .expect("vln-r1 runs")
+}
+
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "vln-r1 failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+#[test]
+fn init_forward_and_generate_on_a_tiny_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let ckpt = dir.path().join("tiny");
+    ok(&vln_r1(&[
+        "model",
+        "init",
+        "--preset",
+        "tiny",
+        "--out",
+        p(&ckpt),
+        "--seed",
+        "2",
+    ]));
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ckpt.join("config.json")).unwrap()).unwrap();
+    let vocab = config["text_config"]["vocab_size"].as_i64().unwrap();
+
+    image::RgbImage::from_fn(90, 60, |x, y| image::Rgb([x as u8, y as u8, 128]))
+        .save(dir.path().join("view.png"))
+        .unwrap();
+    let messages = dir.path().join("chat.json");
+    std::fs::write(
+        &messages,
+        r#"[{"role": "user", "content": [{"type": "image", "image": "view.png"}, {"type": "text", "text": "Where is the door?"}]}]"#,
+    )
+    .unwrap();
+
+    let out = dir.path().join("logits.safetensors");
+    ok(&vln_r1(&[
+        "model",
+        "forward",
+        "--model",
+        p(&ckpt),
+        "--messages",
+        p(&messages),
+        "--out",
+        p(&out),
+    ]));
+    let tensors: std::collections::HashMap<String, Tensor> = Tensor::read_safetensors(&out)
+        .unwrap()
+        .into_iter()
+        .collect();
+    let (logits, ids) = (&tensors["logits"], &tensors["input_ids"]);
+    assert_eq!(logits.kind(), Kind::Float);
+    assert_eq!(logits.size(), [ids.size()[0], vocab]);
+    // 90×60 resizes to 84×56: 6×4 patches → 6 image tokens, plus the template text.
+    assert!(ids.size()[0] > 6);
+    assert!(logits.isfinite().all().int64_value(&[]) == 1);
+    // Same input, same numbers.
+    let again = dir.path().join("again.safetensors");
+    ok(&vln_r1(&[
+        "model",
+        "forward",
+        "--model",
+        p(&ckpt),
+        "--messages",
+        p(&messages),
+        "--out",
+        p(&again),
+    ]));
+    assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(&again).unwrap());
+
+    ok(&vln_r1(&[
+        "model",
+        "generate",
+        "--model",
+        p(&ckpt),
+        "--messages",
+        p(&messages),
+        "--max-new-tokens",
+        "4",
+    ]));
+
+    std::fs::write(
+        &messages,
+        r#"[{"role": "user", "content": [{"type": "image", "image": "nope.png"}]}]"#,
+    )
+    .unwrap();
+    let failed = vln_r1(&[
+        "model",
+        "forward",
+        "--model",
+        p(&ckpt),
+        "--messages",
+        p(&messages),
+        "--out",
+        p(&out),
+    ]);
+    assert!(!failed.status.success());
+    let err = String::from_utf8_lossy(&failed.stderr);
+    assert!(
+        err.contains("chat.json") && err.contains("content 0") && err.contains("nope.png"),
+        "{err}"
+    );
+}
