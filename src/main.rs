@@ -34,6 +34,12 @@ enum Command {
     Eval(cmd::eval::EvalArgs),
     /// Navigable surface of a scene: geodesic distances and paths, random navigable points.
     Nav(cmd::nav::NavArgs),
+    /// VLN-Ego training data: replay gt actions, save frames, write the sample store and sharegpt JSON.
+    Datagen(cmd::datagen::DatagenArgs),
+    /// GRPO fine-tuning (VLN-R1 RFT): offline over a sample store, or closed-loop with --online.
+    Rft(cmd::rft::RftArgs),
+    /// Supervised fine-tuning of the VLM policy on a VLN-Ego sample store (resumable).
+    Sft(cmd::sft::SftArgs),
     /// Render an egocentric frame (RGB, depth) or a top-down map (`render topdown`).
     Render(cmd::render::RenderArgs),
 }
@@ -49,6 +55,9 @@ fn main() -> ExitCode {
         Command::Eval(a) => cmd::eval::run(a),
         Command::Nav(a) => cmd::nav::run(a),
         Command::Render(a) => cmd::render::run(a),
+        Command::Rft(a) => cmd::rft::run(a),
+        Command::Datagen(a) => cmd::datagen::run(a),
+        Command::Sft(a) => cmd::sft::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,6 +1,7 @@
 //! The VLN-CE simulator and task. Never depends on libtorch.
 
 pub mod body;
+pub mod datagen;
 pub mod episode_gen;
 pub mod error;
 pub mod eval;

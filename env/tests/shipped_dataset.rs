@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use env::episode_gen::shipped_dataset_dir;
 use env::nav::NavParams;
-use env::policy::{OraclePolicy, Policy};
+use env::policy::{OraclePolicy, Policy, ReplayPolicy};
 use env::rollout::{run_episodes, EpisodeObserver, EpisodeOutcome};
 use env::task::{
     resolve_scene_path, Env, ResetOptions, SceneLibrary, Sensors, TaskDataset, VlnEnv, VlnEnvConfig,
@@ -153,4 +153,64 @@ fn first_val_unseen_episodes_replay_their_gt_and_the_oracle_solves_them() {
         "{:?}",
         outcomes.0
     );
+}
+
+/// Every episode of every split: playing its gt actions in the current simulator ends within the success
+/// distance (a stale dataset shows up here as missed goals or unreachable starts, not as silently wrong labels
+/// in datagen and nDTW).
+#[test]
+fn every_gt_trajectory_replays_to_its_goal() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenes = habitat_assets::shipped::scenes_dir();
+    for entry in std::fs::read_dir(&scenes).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.ends_with(".glb") || name.ends_with(".meta.json") {
+            std::fs::copy(&path, dir.path().join(&name)).unwrap();
+        }
+    }
+    let library = Arc::new(
+        SceneLibrary::new(
+            dir.path(),
+            env::body::AgentConfig::r2r(),
+            NavParams::default(),
+        )
+        .unwrap(),
+    );
+    for split in ["train", "val_seen", "val_unseen"] {
+        let dataset = Arc::new(load(split));
+        let gt = GroundTruth::load(&split_file(
+            &shipped_dataset_dir(),
+            split,
+            None,
+            FileKind::Gt,
+        ))
+        .unwrap();
+        let actions = gt
+            .entries
+            .iter()
+            .map(|(id, e)| (id.to_owned(), e.actions.clone()))
+            .collect();
+        let mut replay = ReplayPolicy::new(format!("{split}_gt").into(), actions);
+        let config = VlnEnvConfig {
+            sensors: Sensors::NONE,
+            ..VlnEnvConfig::default()
+        };
+        let mut envs = VecEnv::with_envs(2, library.clone(), dataset.clone(), config).unwrap();
+        let mut outcomes = Outcomes(Vec::new());
+        let all: Vec<usize> = (0..dataset.len()).collect();
+        run_episodes(&mut envs, &mut replay, &all, 0, &mut outcomes).unwrap();
+        assert_eq!(outcomes.0.len(), dataset.len(), "{split}");
+        let missed: Vec<String> = outcomes
+            .0
+            .iter()
+            .filter(|o| !(o.stopped && o.metrics.sr == 1.0))
+            .map(|o| format!("{} (NE {:.2} m)", o.episode_id, o.metrics.ne))
+            .collect();
+        assert!(
+            missed.is_empty(),
+            "{split}: {} gt trajectories miss their goal: {missed:?}",
+            missed.len()
+        );
+    }
 }

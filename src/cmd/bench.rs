@@ -67,6 +67,11 @@ pub enum Bench {
         #[arg(long, default_value_t = 1_000_000)]
         dense_triangles: usize,
     },
+    /// VLN-Ego generation samples/s and frames/s on a split, and its ratio to rendering the same frames alone.
+    Datagen {
+        #[command(flatten)]
+        options: super::datagen::DatagenOptions,
+    },
     /// Qwen2-VL prefill / decode tokens per second and peak RSS on CPU, vln-r1 vs transformers, same inputs.
     Model {
         /// Model shape (a random checkpoint is written to a temp dir).
@@ -119,6 +124,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             rollouts,
             seed,
         }),
+        Bench::Datagen { options } => super::bench_datagen::run(options),
         Bench::Model {
             preset,
             batch,

@@ -201,7 +201,7 @@ fn measure<'s>(
 
 /// User + system CPU time of this process (all threads) from /proc/self/stat, in seconds (Linux only;
 /// USER_HZ is 100 on every Linux ABI).
-fn process_cpu_seconds() -> Option<f64> {
+pub fn process_cpu_seconds() -> Option<f64> {
     let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
     // Fields after the parenthesised command name; utime and stime are fields 14 and 15 (1-based).
     let rest = &stat[stat.rfind(')')? + 2..];

@@ -36,9 +36,22 @@ impl AgentKind {
 /// What to run and where: shared by `eval` and `rollout`.
 #[derive(Debug, Args)]
 pub struct TaskArgs {
-    /// Policy: random, random:P_STOP,P_FORWARD,P_LEFT,P_RIGHT, forward, oracle, replay:FILE.
+    /// Policy: random, random:P_STOP,P_FORWARD,P_LEFT,P_RIGHT, forward, oracle, replay:FILE, model:DIR (a
+    /// Qwen2-VL checkpoint, e.g. `vln-r1 sft`'s OUT/final).
     #[arg(long)]
     pub policy: String,
+    /// model:DIR only: history frames shown (must match the training data's `datagen --memory`).
+    #[arg(long, default_value = "long-short")]
+    pub memory: episodes::MemorySampler,
+    /// model:DIR only: N, the actions the prompt asks for (must match `datagen --future`).
+    #[arg(long, default_value_t = 6)]
+    pub future: usize,
+    /// model:DIR only: how many of the N predicted actions run before the model is asked again.
+    #[arg(long, default_value_t = 1)]
+    pub execute: usize,
+    /// model:DIR only: auto (CUDA if available), cpu, cuda, cuda:N.
+    #[arg(long, default_value = "auto")]
+    pub device: String,
     /// Split to run.
     #[arg(long, default_value = "val_unseen")]
     pub split: String,
@@ -124,9 +137,27 @@ impl TaskArgs {
     }
 }
 
-/// The policy of a spec: the env baselines, or kinds that need crates `env` must not depend on.
-pub fn build_policy(spec: &PolicySpec) -> anyhow::Result<Box<dyn Policy>> {
-    Ok(spec.build()?)
+/// The policy of a spec: the env baselines, or `model:DIR` (the VLM policy, which needs libtorch and so
+/// cannot live in `env`).
+pub fn build_policy(spec: &PolicySpec, args: &TaskArgs) -> anyhow::Result<Box<dyn Policy>> {
+    match spec {
+        PolicySpec::External { kind, arg } if kind == "model" => {
+            let Some(dir) = arg.as_deref().filter(|d| !d.is_empty()) else {
+                bail!("policy {spec}: model needs a checkpoint directory: model:DIR");
+            };
+            let device = sft::config::parse_device(&args.device)?;
+            let config = agent::VlmPolicyConfig {
+                memory: args.memory,
+                num_actions: args.future,
+                execute: args.execute,
+                ..agent::VlmPolicyConfig::default()
+            };
+            let policy = agent::VlmPolicy::load(Path::new(dir), device, None, config)
+                .with_context(|| format!("loading policy {spec}"))?;
+            Ok(Box::new(policy))
+        }
+        _ => Ok(spec.build()?),
+    }
 }
 
 #[derive(Debug, Args)]
@@ -156,7 +187,7 @@ fn safe(s: &str) -> String {
 
 pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     let task = args.task.load()?;
-    let mut policy = build_policy(&task.spec)?;
+    let mut policy = build_policy(&task.spec, &args.task)?;
     let out = args.out.clone().unwrap_or_else(|| {
         Path::new("out/eval").join(format!(
             "{}-{}-seed{}",

@@ -2,15 +2,19 @@
 
 pub mod args;
 pub mod bench;
+pub mod bench_datagen;
 pub mod bench_env;
 pub mod bench_model;
 pub mod bench_nav;
 pub mod bench_scenes;
+pub mod datagen;
 pub mod episodes;
 pub mod episodes_gen;
 pub mod eval;
 pub mod model;
 pub mod nav;
 pub mod render;
+pub mod rft;
 pub mod rollout;
 pub mod scenes;
+pub mod sft;

@@ -65,7 +65,7 @@ impl EpisodeObserver for Progress {
 
 pub fn run(args: RolloutArgs) -> anyhow::Result<()> {
     let task = args.task.load()?;
-    let mut policy: Box<dyn Policy> = build_policy(&task.spec)?;
+    let mut policy: Box<dyn Policy> = build_policy(&task.spec, &args.task)?;
     // The video needs frames even when the policy does not look at them.
     let config = args.task.env_config(policy.sensors().union(Sensors::RGB));
     let envs = args.envs.clamp(1, task.selection.len());

@@ -1,0 +1,353 @@
+//! `VlmPolicy`: the VLN-R1 agent as an `env` [`Policy`].
+//!
+//! Per environment slot it keeps the episode's frames. When a slot has no queued actions it builds the VLN-R1
+//! prompt (the text comes from `episodes::prompt`, the same builder data generation uses, with the
+//! simulator's step length and turn angle from the reset), shows the history frames chosen by the memory
+//! sampler plus the current frame, generates an answer (greedy unless configured otherwise; every slot that
+//! needs a plan in one call is generated in one batch), parses N actions with `episodes::answer`, queues the
+//! first `execute` of them and re-plans once the queue is empty.
+//!
+//! A completion that does not parse as exactly N options falls back: its leading items that are valid
+//! options are kept (a model that wrote 5 good actions and then garbage still gets its plan executed), and
+//! when not even the first item parses the slot takes [`VlmPolicyConfig::fallback`] (STOP by default: an
+//! unreadable plan ends the episode rather than letting a broken model wander like the `forward` baseline).
+//! Both cases are counted in [`PolicyStats`].
+
+use std::collections::VecDeque;
+use std::path::Path;
+use std::sync::Arc;
+
+use env::policy::{Policy, PolicyInput};
+use env::task::{ResetInfo, Sensors};
+use env::EnvError;
+use episodes::answer::{parse_answer, parse_options, AnswerError};
+use episodes::{format_answer, Action, MemorySampler, PromptConfig};
+use image::RgbImage;
+use tch::{Device, Kind};
+
+use crate::chat::navigation_chat;
+use crate::error::{AgentError, Result};
+use crate::generate::GenerationConfig;
+use crate::pipeline::Pipeline;
+
+/// How the policy prompts, decodes and executes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VlmPolicyConfig {
+    /// Which earlier frames the prompt shows (must match the training data's sampler).
+    pub memory: MemorySampler,
+    /// N, the number of actions the prompt asks for (6 in the paper).
+    pub num_actions: usize,
+    /// How many of the N predicted actions run before re-planning (1..=N; the paper does not say, 1 here).
+    pub execute: usize,
+    /// Decoding; `max_new_tokens` 0 means "the longest valid answer plus a margin" (computed at load).
+    pub generation: GenerationConfig,
+    /// The action taken when not even the first answer item parses.
+    pub fallback: Action,
+}
+
+impl Default for VlmPolicyConfig {
+    fn default() -> Self {
+        VlmPolicyConfig {
+            memory: MemorySampler::UNIFORM,
+            num_actions: PromptConfig::R2R.num_actions,
+            execute: 1,
+            generation: GenerationConfig {
+                max_new_tokens: 0,
+                ..GenerationConfig::default()
+            },
+            fallback: Action::Stop,
+        }
+    }
+}
+
+/// Counters over the policy's lifetime.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PolicyStats {
+    /// Model calls (one per slot that needed a plan).
+    pub plans: u64,
+    /// Answers that were not exactly N valid options.
+    pub parse_errors: u64,
+    /// Of those, answers with no valid leading option at all (the fallback action was used).
+    pub fallbacks: u64,
+}
+
+struct Slot {
+    instruction: String,
+    prompt: PromptConfig,
+    frames: Vec<Arc<RgbImage>>,
+    queue: VecDeque<Action>,
+}
+
+/// The VLM navigation policy. See the module docs.
+pub struct VlmPolicy {
+    pipeline: Pipeline,
+    config: VlmPolicyConfig,
+    name: String,
+    slots: Vec<Option<Slot>>,
+    stats: PolicyStats,
+    /// Decisions generated so far; offsets the sampling seed so sampled runs stay reproducible.
+    calls: u64,
+    last_error: Option<String>,
+}
+
+impl VlmPolicy {
+    /// Loads a checkpoint directory (f32 on CPU, bf16 on CUDA unless `kind` says otherwise).
+    pub fn load(
+        dir: &Path,
+        device: Device,
+        kind: Option<Kind>,
+        config: VlmPolicyConfig,
+    ) -> Result<VlmPolicy> {
+        let kind = kind.unwrap_or(if device.is_cuda() {
+            Kind::BFloat16
+        } else {
+            Kind::Float
+        });
+        let pipeline = Pipeline::load(dir, device, kind)?;
+        Self::new(pipeline, config, format!("model:{}", dir.display()))
+    }
+
+    pub fn new(pipeline: Pipeline, mut config: VlmPolicyConfig, name: String) -> Result<VlmPolicy> {
+        config
+            .memory
+            .validate()
+            .map_err(|e| AgentError::Input(format!("VlmPolicy memory sampler: {e}")))?;
+        if config.num_actions == 0 || config.execute == 0 || config.execute > config.num_actions {
+            return Err(AgentError::Input(format!(
+                "VlmPolicy: execute must be in 1..=num_actions, got execute {} of {}",
+                config.execute, config.num_actions
+            )));
+        }
+        if PromptConfig::R2R.options().text(config.fallback).is_none() {
+            return Err(AgentError::Input(format!(
+                "VlmPolicy: fallback {} is not an answer option",
+                config.fallback
+            )));
+        }
+        if config.generation.max_new_tokens == 0 {
+            // The longest answer: N right turns at a three-digit angle, plus the stop token and a margin.
+            let opts = episodes::prompt::ActionOptions::new(0.25, 157.5);
+            let longest = format_answer(&vec![Action::TurnRight; config.num_actions], &opts)
+                .map_err(|e| AgentError::Input(e.to_string()))?;
+            let n = pipeline.processor.tokenizer.encode(&longest)?.len();
+            config.generation.max_new_tokens = n + n / 4 + 4;
+        }
+        Ok(VlmPolicy {
+            pipeline,
+            config,
+            name,
+            slots: Vec::new(),
+            stats: PolicyStats::default(),
+            calls: 0,
+            last_error: None,
+        })
+    }
+
+    pub fn config(&self) -> &VlmPolicyConfig {
+        &self.config
+    }
+
+    pub fn stats(&self) -> PolicyStats {
+        self.stats
+    }
+
+    /// The last unparsable completion and why, for logs.
+    pub fn last_parse_error(&self) -> Option<&str> {
+        self.last_error.as_deref()
+    }
+
+    pub fn pipeline(&self) -> &Pipeline {
+        &self.pipeline
+    }
+
+    /// Actions queued for `slot` (those predicted but not yet returned).
+    pub fn queued(&self, slot: usize) -> Vec<Action> {
+        self.slots
+            .get(slot)
+            .and_then(Option::as_ref)
+            .map(|s| s.queue.iter().copied().collect())
+            .unwrap_or_default()
+    }
+
+    fn plan(&mut self, slots: &[usize]) -> Result<()> {
+        let mut chats = Vec::with_capacity(slots.len());
+        for &s in slots {
+            let slot = self.slots[s].as_ref().expect("planned slots are reset");
+            let current = slot.frames.len() - 1;
+            let history: Vec<RgbImage> = self
+                .config
+                .memory
+                .history(current)
+                .into_iter()
+                .map(|i| (*slot.frames[i]).clone())
+                .collect();
+            chats.push(navigation_chat(
+                &slot.prompt,
+                &slot.instruction,
+                history,
+                (*slot.frames[current]).clone(),
+            )?);
+        }
+        let mut gen = self.config.generation.clone();
+        gen.seed = gen.seed.wrapping_add(self.calls);
+        self.calls += 1;
+        let outputs = tch::no_grad(|| self.pipeline.generate(&chats, &gen))?;
+        for (&s, out) in slots.iter().zip(outputs) {
+            let prompt = self.slots[s].as_ref().expect("reset").prompt;
+            let (queue, outcome) = plan_queue(
+                &out.text,
+                &prompt,
+                self.config.execute,
+                self.config.fallback,
+            );
+            self.stats.plans += 1;
+            if let Some(err) = outcome {
+                self.stats.parse_errors += 1;
+                if !err.1 {
+                    self.stats.fallbacks += 1;
+                }
+                self.last_error = Some(format!("{}: {:?}", err.0, out.text));
+            }
+            self.slots[s].as_mut().expect("reset").queue = queue;
+        }
+        Ok(())
+    }
+
+    fn policy_error(&self, e: impl std::error::Error + Send + Sync + 'static) -> EnvError {
+        EnvError::Policy {
+            policy: self.name.clone(),
+            source: Box::new(e),
+        }
+    }
+}
+
+/// The actions to queue for a completion: the first `execute` of its N actions when it parses; otherwise
+/// its valid leading items (at most `execute`), or `[fallback]` when there are none. The second value is
+/// `None` for a clean parse, else the parse error and whether any leading item was usable.
+pub fn plan_queue(
+    text: &str,
+    prompt: &PromptConfig,
+    execute: usize,
+    fallback: Action,
+) -> (VecDeque<Action>, Option<(AnswerError, bool)>) {
+    let options = prompt.options();
+    match parse_answer(text, &options, prompt.num_actions) {
+        Ok(actions) => (actions.into_iter().take(execute).collect(), None),
+        Err(err) => {
+            let prefix: VecDeque<Action> = text
+                .split(',')
+                .map_while(|item| parse_options(item, &options).ok())
+                .flatten()
+                .take(execute.min(prompt.num_actions))
+                .collect();
+            if prefix.is_empty() {
+                (VecDeque::from([fallback]), Some((err, false)))
+            } else {
+                (prefix, Some((err, true)))
+            }
+        }
+    }
+}
+
+impl Policy for VlmPolicy {
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn sensors(&self) -> Sensors {
+        Sensors::RGB
+    }
+
+    fn reset(&mut self, slot: usize, start: &ResetInfo) -> env::Result<()> {
+        if self.slots.len() <= slot {
+            self.slots.resize_with(slot + 1, || None);
+        }
+        // The prompt states the simulator's own step and turn (never a hard-coded 30 degrees).
+        let prompt = PromptConfig {
+            forward_step_m: start.agent.forward_step as f64,
+            turn_angle_deg: start.agent.turn_angle_deg as f64,
+            num_actions: self.config.num_actions,
+        };
+        prompt.validate()?;
+        self.slots[slot] = Some(Slot {
+            instruction: start.episode.instruction.instruction_text.clone(),
+            prompt,
+            frames: Vec::new(),
+            queue: VecDeque::new(),
+        });
+        Ok(())
+    }
+
+    fn act(&mut self, batch: &[PolicyInput<'_>]) -> env::Result<Vec<Action>> {
+        let mut need_plan = Vec::new();
+        for input in batch {
+            let Some(Some(slot)) = self.slots.get_mut(input.slot) else {
+                return Err(EnvError::Invalid(format!(
+                    "policy {}: act on slot {} before reset",
+                    self.name, input.slot
+                )));
+            };
+            let rgb = input.observation.rgb.clone().ok_or_else(|| {
+                EnvError::Invalid(format!(
+                    "policy {}: slot {} observation has no RGB frame (the RGB sensor is off)",
+                    self.name, input.slot
+                ))
+            })?;
+            slot.frames.push(rgb);
+            if slot.queue.is_empty() && !need_plan.contains(&input.slot) {
+                need_plan.push(input.slot);
+            }
+        }
+        if !need_plan.is_empty() {
+            self.plan(&need_plan).map_err(|e| self.policy_error(e))?;
+        }
+        batch
+            .iter()
+            .map(|input| {
+                let slot = self.slots[input.slot].as_mut().expect("checked above");
+                Ok(slot.queue.pop_front().unwrap_or(self.config.fallback))
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Action::*;
+
+    #[test]
+    fn a_parsed_answer_queues_the_first_k_actions() {
+        let p = PromptConfig::R2R; // N = 6, 15 degree turns
+        let text = "A. Move forward 25 cm, B. Turn left 15 degrees, A. Move forward 25 cm, \
+                    C. Turn right 15 degrees, D. Stop, D. Stop";
+        let (q, err) = plan_queue(text, &p, 3, Stop);
+        assert_eq!(Vec::from(q), [MoveForward, TurnLeft, MoveForward]);
+        assert!(err.is_none());
+        let (q, _) = plan_queue(text, &p, 1, Stop);
+        assert_eq!(Vec::from(q), [MoveForward]);
+    }
+
+    #[test]
+    fn bad_answers_keep_their_valid_prefix_or_fall_back() {
+        let p = PromptConfig::R2R;
+        // Two good items, then a wrong angle: the two run, the error is reported as usable.
+        let (q, err) = plan_queue(
+            "B. Turn left 15 degrees, A. Move forward 25 cm, C. Turn right 30 degrees",
+            &p,
+            6,
+            Stop,
+        );
+        assert_eq!(Vec::from(q), [TurnLeft, MoveForward]);
+        let (e, usable) = err.unwrap();
+        assert!(usable && matches!(e, AnswerError::WrongAngle { .. }), "{e}");
+        // Too few items: fine for a prefix of k = 1, still counted as a parse error.
+        let (q, err) = plan_queue("D. Stop", &p, 1, MoveForward);
+        assert_eq!(Vec::from(q), [Stop]);
+        assert!(matches!(err, Some((AnswerError::WrongCount { .. }, true))));
+        // Nothing usable: the fallback.
+        let (q, err) = plan_queue("go to the kitchen", &p, 3, Stop);
+        assert_eq!(Vec::from(q), [Stop]);
+        assert!(matches!(err, Some((_, false))));
+    }
+}

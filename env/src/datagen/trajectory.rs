@@ -1,0 +1,395 @@
+//! One trajectory of VLN-Ego data: the gt actions replayed in the task environment, the frame seen before
+//! every action saved as JPEG, and a record (`trajectory.json`) of what was saved.
+//!
+//! A trajectory's files are written into `frames/.tmp-<id>/` and the directory is renamed to `frames/<id>/`
+//! only once everything is in it, so a killed run leaves either a whole trajectory or a temp directory that
+//! the next run deletes. Finished trajectories are never rendered again.
+
+use std::fs;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+
+use episodes::{Action, ActionOptions};
+use image::codecs::jpeg::JpegEncoder;
+use image::RgbImage;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{EnvError, Result};
+use crate::task::{Env, ResetOptions, VlnEnv};
+
+/// Directory (under the output root) holding one subdirectory per trajectory.
+pub const FRAMES_DIR: &str = "frames";
+/// The record file inside a trajectory's directory.
+pub const TRAJECTORY_FILE: &str = "trajectory.json";
+
+/// Why a trajectory gave no samples.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SkipReason {
+    /// The gt file has no entry for the episode.
+    NoGt,
+    /// The id cannot name a directory (frames live in `frames/<id>/`).
+    BadEpisodeId,
+    /// The gt actions are not a VLN-R1 trajectory (empty, not ending in STOP, STOP early, LOOK actions,
+    /// longer than the step cap).
+    BadActions { detail: String },
+    /// The instruction cannot go into the prompt (empty, or holding the image placeholder).
+    BadInstruction { detail: String },
+    /// The environment could not load the episode (scene missing, start off the navmesh...).
+    ResetFailed { detail: String },
+    /// Replaying the gt actions in this simulator ends too far from the goal.
+    MissedGoal {
+        distance_to_goal: f32,
+        success_distance: f32,
+    },
+}
+
+impl SkipReason {
+    /// Short name for histograms.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SkipReason::NoGt => "no_gt",
+            SkipReason::BadEpisodeId => "bad_episode_id",
+            SkipReason::BadActions { .. } => "bad_actions",
+            SkipReason::BadInstruction { .. } => "bad_instruction",
+            SkipReason::ResetFailed { .. } => "reset_failed",
+            SkipReason::MissedGoal { .. } => "missed_goal",
+        }
+    }
+}
+
+impl std::fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SkipReason::NoGt => f.write_str("no gt actions for the episode"),
+            SkipReason::BadEpisodeId => f.write_str(
+                "episode id is not usable as a directory name (letters, digits, '_', '-', '.')",
+            ),
+            SkipReason::BadActions { detail } => write!(f, "gt actions: {detail}"),
+            SkipReason::BadInstruction { detail } => write!(f, "instruction: {detail}"),
+            SkipReason::ResetFailed { detail } => write!(f, "reset failed: {detail}"),
+            SkipReason::MissedGoal {
+                distance_to_goal,
+                success_distance,
+            } => write!(
+                f,
+                "replayed gt actions stop {distance_to_goal:.2} m from the goal (success needs < {success_distance} m)"
+            ),
+        }
+    }
+}
+
+/// What `frames/<id>/trajectory.json` holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Trajectory {
+    pub episode_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trajectory_id: Option<String>,
+    pub scene_id: String,
+    pub instruction: String,
+    /// The gt actions; frame `i` was seen before action `i`.
+    pub actions: Vec<Action>,
+    /// One JPEG per action, relative to the output root (empty when skipped).
+    pub frames: Vec<String>,
+    /// Geodesic distance to the goal after the replay (absent when the replay did not run to the end).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub final_distance: Option<f32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<SkipReason>,
+}
+
+/// Frame settings that decide the bytes of a trajectory's files.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FrameSettings {
+    pub jpeg_quality: u8,
+    pub success_distance: f32,
+    pub max_steps: u32,
+}
+
+/// An id is safe as a directory name when it is plain ASCII without separators and does not start with '.'
+/// (which would also collide with the temp directories).
+pub fn is_safe_id(id: &str) -> bool {
+    !id.is_empty()
+        && !id.starts_with('.')
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+}
+
+/// `frames/<id>/step_NNNN.jpg`, relative to the output root (the sample store root).
+pub fn frame_path(episode_id: &str, step: usize) -> String {
+    format!("{FRAMES_DIR}/{episode_id}/step_{step:04}.jpg")
+}
+
+fn trajectory_dir(root: &Path, episode_id: &str) -> PathBuf {
+    root.join(FRAMES_DIR).join(episode_id)
+}
+
+/// The finished trajectory of `episode_id` under `root`, when a previous run completed it for the same
+/// actions; `None` means it must be (re)made.
+pub fn load_finished(
+    root: &Path,
+    episode_id: &str,
+    actions: &[Action],
+) -> Result<Option<Trajectory>> {
+    if !is_safe_id(episode_id) {
+        return Ok(None);
+    }
+    let path = trajectory_dir(root, episode_id).join(TRAJECTORY_FILE);
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let t: Trajectory = episodes::file::read_json(&path)?;
+    if t.episode_id != episode_id || t.actions != actions {
+        return Err(EnvError::Invalid(format!(
+            "{}: holds episode {} with {} actions, but the gt file has {} actions for episode {episode_id}; \
+             this output directory was made from other data",
+            path.display(),
+            t.episode_id,
+            t.actions.len(),
+            actions.len()
+        )));
+    }
+    if t.skipped.is_none() {
+        if t.frames.len() != t.actions.len() {
+            return Err(EnvError::Invalid(format!(
+                "{}: {} frames for {} actions",
+                path.display(),
+                t.frames.len(),
+                t.actions.len()
+            )));
+        }
+        if let Some(missing) = t.frames.iter().find(|f| !root.join(f).is_file()) {
+            return Err(EnvError::Invalid(format!(
+                "{}: frame {missing} is missing",
+                path.display()
+            )));
+        }
+    }
+    Ok(Some(t))
+}
+
+/// Checks that gt actions form a VLN-R1 trajectory: non-empty, only the four options, one STOP at the end,
+/// within the step cap.
+fn check_actions(actions: &[Action], options: &ActionOptions, max_steps: u32) -> Option<String> {
+    let Some(last) = actions.last() else {
+        return Some("no actions".into());
+    };
+    if *last != Action::Stop {
+        return Some(format!("the last action is {last}, not STOP"));
+    }
+    if let Some(k) = actions[..actions.len() - 1]
+        .iter()
+        .position(|a| *a == Action::Stop)
+    {
+        return Some(format!(
+            "STOP at step {k} of {} ends the episode early",
+            actions.len()
+        ));
+    }
+    if let Some(a) = actions.iter().find(|a| options.text(**a).is_none()) {
+        return Some(format!("{a} is not a VLN-R1 action"));
+    }
+    if actions.len() > max_steps as usize {
+        return Some(format!(
+            "{} actions exceed the step cap of {max_steps}",
+            actions.len()
+        ));
+    }
+    None
+}
+
+/// The prompt builder refuses these; finding them here skips one trajectory instead of failing the run.
+fn check_instruction(instruction: &str) -> Option<String> {
+    if instruction.is_empty() {
+        Some("is empty".into())
+    } else if instruction.contains(episodes::prompt::IMAGE_PLACEHOLDER) {
+        Some(format!(
+            "contains the image placeholder {}",
+            episodes::prompt::IMAGE_PLACEHOLDER
+        ))
+    } else {
+        None
+    }
+}
+
+/// Replays `actions` from the start of dataset episode `index` in `env` (an RGB environment with the frame
+/// size wanted), writes the frames and the record under `root`, and returns the record. Problems of the
+/// episode itself give a skipped record; I/O problems are errors.
+pub fn make_trajectory(
+    env: &mut VlnEnv,
+    root: &Path,
+    index: usize,
+    actions: Option<&[Action]>,
+    options: &ActionOptions,
+    settings: &FrameSettings,
+) -> Result<Trajectory> {
+    let episode = env
+        .dataset()
+        .episode(index)
+        .ok_or_else(|| EnvError::Invalid(format!("datagen: episode index {index} out of range")))?
+        .clone();
+    let episode_id = episode.episode_id.key();
+    let mut t = Trajectory {
+        episode_id: episode_id.clone(),
+        trajectory_id: episode.trajectory_id.as_ref().map(|i| i.key()),
+        scene_id: episode.scene_id.clone(),
+        instruction: episode.instruction.instruction_text.trim().to_owned(),
+        actions: actions.map(<[Action]>::to_vec).unwrap_or_default(),
+        frames: Vec::new(),
+        final_distance: None,
+        skipped: None,
+    };
+    let skip = match actions {
+        None => Some(SkipReason::NoGt),
+        Some(_) if !is_safe_id(&episode_id) => Some(SkipReason::BadEpisodeId),
+        Some(a) => check_actions(a, options, settings.max_steps)
+            .map(|detail| SkipReason::BadActions { detail })
+            .or_else(|| {
+                check_instruction(&t.instruction)
+                    .map(|detail| SkipReason::BadInstruction { detail })
+            }),
+    };
+    // Without gt or a usable id there is no directory to remember the skip in; it is cheap to find again.
+    if matches!(skip, Some(SkipReason::NoGt | SkipReason::BadEpisodeId)) {
+        t.skipped = skip;
+        return Ok(t);
+    }
+    let frames_root = root.join(FRAMES_DIR);
+    let tmp = frames_root.join(format!(".tmp-{episode_id}"));
+    if tmp.exists() {
+        fs::remove_dir_all(&tmp).map_err(|e| io_err(&tmp, e))?;
+    }
+    fs::create_dir_all(&tmp).map_err(|e| io_err(&tmp, e))?;
+    t.skipped = match skip {
+        Some(s) => Some(s),
+        None => {
+            let actions = std::mem::take(&mut t.actions);
+            let skip = replay(env, index, &actions, &tmp, &episode_id, settings, &mut t);
+            t.actions = actions;
+            skip?
+        }
+    };
+    if t.skipped.is_some() {
+        // A skipped trajectory keeps only its record: frames of a bad replay must not be trained on.
+        t.frames.clear();
+        for entry in fs::read_dir(&tmp).map_err(|e| io_err(&tmp, e))? {
+            let p = entry.map_err(|e| io_err(&tmp, e))?.path();
+            fs::remove_file(&p).map_err(|e| io_err(&p, e))?;
+        }
+    }
+    episodes::file::write_json(&tmp.join(TRAJECTORY_FILE), &t)?;
+    let done = trajectory_dir(root, &episode_id);
+    if done.exists() {
+        // Only reachable when a record went missing by hand; the directory is redone as a whole.
+        fs::remove_dir_all(&done).map_err(|e| io_err(&done, e))?;
+    }
+    fs::rename(&tmp, &done).map_err(|e| io_err(&done, e))?;
+    Ok(t)
+}
+
+/// Steps through the actions, saving the frame before each. Returns the skip reason, if any.
+fn replay(
+    env: &mut VlnEnv,
+    index: usize,
+    actions: &[Action],
+    dir: &Path,
+    episode_id: &str,
+    settings: &FrameSettings,
+    t: &mut Trajectory,
+) -> Result<Option<SkipReason>> {
+    let mut observation = match env.reset(None, &ResetOptions::Index(index)) {
+        Ok((obs, _)) => obs,
+        Err(e) => {
+            return Ok(Some(SkipReason::ResetFailed {
+                detail: e.to_string(),
+            }))
+        }
+    };
+    for (i, &action) in actions.iter().enumerate() {
+        let rgb = observation.rgb.as_ref().ok_or_else(|| {
+            EnvError::Invalid("datagen: the environment renders no RGB frames".into())
+        })?;
+        let rel = frame_path(episode_id, i);
+        let file = dir.join(format!("step_{i:04}.jpg"));
+        write_jpeg(&file, rgb, settings.jpeg_quality)?;
+        t.frames.push(rel);
+        let step = env.step(action)?;
+        if step.done() != (i + 1 == actions.len()) {
+            // Checked actions end with their only STOP within the cap, so this is a simulator surprise.
+            return Ok(Some(SkipReason::BadActions {
+                detail: format!("the episode ended at step {} of {}", i + 1, actions.len()),
+            }));
+        }
+        if step.done() {
+            let d = step.info.distance_to_goal;
+            t.final_distance = Some(d);
+            if d.is_nan() || d >= settings.success_distance {
+                return Ok(Some(SkipReason::MissedGoal {
+                    distance_to_goal: d,
+                    success_distance: settings.success_distance,
+                }));
+            }
+        }
+        observation = step.observation;
+    }
+    Ok(None)
+}
+
+fn write_jpeg(path: &Path, rgb: &RgbImage, quality: u8) -> Result<()> {
+    let file = fs::File::create(path).map_err(|e| io_err(path, e))?;
+    let mut w = BufWriter::new(file);
+    JpegEncoder::new_with_quality(&mut w, quality)
+        .encode_image(rgb)
+        .map_err(|source| EnvError::Image {
+            path: path.to_owned(),
+            source,
+        })?;
+    std::io::Write::flush(&mut w).map_err(|e| io_err(path, e))
+}
+
+fn io_err(path: &Path, source: std::io::Error) -> EnvError {
+    EnvError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use episodes::Action::*;
+
+    #[test]
+    fn gt_actions_and_instructions_are_checked_before_any_rendering() {
+        let o = episodes::PromptConfig::R2R.options();
+        assert_eq!(check_actions(&[MoveForward, TurnLeft, Stop], &o, 500), None);
+        assert!(check_actions(&[], &o, 500).unwrap().contains("no actions"));
+        assert!(check_actions(&[MoveForward], &o, 500)
+            .unwrap()
+            .contains("not STOP"));
+        assert!(check_actions(&[Stop, MoveForward, Stop], &o, 500)
+            .unwrap()
+            .contains("STOP at step 0"));
+        assert!(check_actions(&[LookUp, Stop], &o, 500)
+            .unwrap()
+            .contains("LOOK_UP"));
+        assert!(check_actions(&[MoveForward, MoveForward, Stop], &o, 2)
+            .unwrap()
+            .contains("step cap of 2"));
+        assert_eq!(check_instruction("Walk ahead."), None);
+        assert!(check_instruction("").is_some());
+        assert!(check_instruction("look at <image>").is_some());
+    }
+
+    #[test]
+    fn only_plain_ids_name_directories() {
+        for ok in ["1", "ep_2-b.c"] {
+            assert!(is_safe_id(ok), "{ok}");
+        }
+        for bad in ["", ".", "..", ".tmp-1", "a/b", "a\\b", "é"] {
+            assert!(!is_safe_id(bad), "{bad}");
+        }
+        assert_eq!(frame_path("12", 7), "frames/12/step_0007.jpg");
+    }
+}

@@ -1,0 +1,233 @@
+//! GRPO settings, read from a JSON file (`--config FILE`); every field has a default, unknown keys are refused.
+//! Names follow TRL's `GRPOConfig` where one exists (`num_generations`, `beta`, `epsilon`, `loss_type`).
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Result, RftError};
+use crate::loss::{ClipConfig, LossType};
+
+/// How closed-loop GRPO scores a decision's G completions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnlineReward {
+    /// TDR against the expert follower's next N actions from the agent's current (on-policy) state.
+    ExpertTdr,
+    /// Execute each completion's actions on a copy of the agent's body from the current state and score the
+    /// geodesic progress towards the goal (plus success for a STOP within the success distance).
+    Progress,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RftConfig {
+    /// G, completions per prompt.
+    pub num_generations: usize,
+    /// Prompts (groups) per generation round; each round is `num_iterations` optimizer steps.
+    pub prompts_per_step: usize,
+    /// Sequences per forward/backward pass (gradients accumulate over the round).
+    pub micro_batch_size: usize,
+    /// μ: optimizer steps on one round of completions (the ratio departs from 1 after the first).
+    pub num_iterations: usize,
+    pub temperature: f64,
+    pub top_p: f64,
+    pub top_k: usize,
+    pub max_completion_length: usize,
+    /// γ of the time-decayed reward (unpublished in VLN-R1).
+    pub gamma: f32,
+    /// KL coefficient; 0 loads no reference model.
+    pub beta: f64,
+    pub epsilon: f64,
+    /// ε_high; `None` means `epsilon`.
+    pub epsilon_high: Option<f64>,
+    pub loss_type: LossType,
+    pub learning_rate: f64,
+    pub weight_decay: f64,
+    pub warmup_ratio: f64,
+    pub max_grad_norm: f64,
+    /// Passes over the store (offline); ignored when `max_steps` > 0.
+    pub epochs: usize,
+    /// Generation rounds to run; 0: `epochs` over the store (offline). Required online.
+    pub max_steps: usize,
+    pub save_steps: usize,
+    pub save_total_limit: usize,
+    pub seed: u64,
+    pub online: OnlineConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OnlineConfig {
+    pub num_envs: usize,
+    pub reward: OnlineReward,
+    /// Predicted actions executed per decision before the next (1..=N).
+    pub execute: usize,
+    /// Episode step cap during collection (VLN-CE: 500).
+    pub max_episode_steps: u32,
+    /// History frames shown: `uniform[:CAP]` or `long-short[:M,d1,d2,CAP]`; must match the SFT data's
+    /// `datagen --memory` (default `long-short`).
+    pub memory: String,
+    /// Decisions buffered between the collector and the optimiser.
+    pub buffer: usize,
+}
+
+impl Default for OnlineConfig {
+    fn default() -> Self {
+        OnlineConfig {
+            num_envs: 4,
+            reward: OnlineReward::ExpertTdr,
+            execute: 1,
+            max_episode_steps: 500,
+            memory: "long-short".into(),
+            buffer: 8,
+        }
+    }
+}
+
+impl Default for RftConfig {
+    /// VLN-R1 §4 where the paper says (G 8, β 0.04, ε 0.2, lr 1e-6, weight decay 0.01), TRL otherwise.
+    fn default() -> Self {
+        RftConfig {
+            num_generations: 8,
+            prompts_per_step: 4,
+            micro_batch_size: 8,
+            num_iterations: 1,
+            temperature: 1.0,
+            top_p: 1.0,
+            top_k: 0,
+            max_completion_length: 96,
+            gamma: 0.8,
+            beta: 0.04,
+            epsilon: 0.2,
+            epsilon_high: None,
+            loss_type: LossType::Grpo,
+            learning_rate: 1e-6,
+            weight_decay: 0.01,
+            warmup_ratio: 0.0,
+            max_grad_norm: 1.0,
+            epochs: 1,
+            max_steps: 0,
+            save_steps: 50,
+            save_total_limit: 2,
+            seed: 0,
+            online: OnlineConfig::default(),
+        }
+    }
+}
+
+impl RftConfig {
+    /// Reads a JSON config file; absent keys take their defaults.
+    pub fn from_file(path: &Path) -> Result<RftConfig> {
+        let text = std::fs::read_to_string(path).map_err(|e| RftError::io(path, e))?;
+        let cfg: RftConfig = serde_json::from_str(&text).map_err(|e| RftError::Json {
+            path: path.to_owned(),
+            source: e,
+        })?;
+        cfg.validate(path)?;
+        Ok(cfg)
+    }
+
+    /// Checks ranges; `origin` names the file (or flag) the values came from.
+    pub fn validate(&self, origin: &Path) -> Result<()> {
+        let bad = |field: &str, m: String| Err(RftError::config(origin, field, m));
+        let positive = [
+            ("num_generations", self.num_generations),
+            ("prompts_per_step", self.prompts_per_step),
+            ("micro_batch_size", self.micro_batch_size),
+            ("num_iterations", self.num_iterations),
+            ("max_completion_length", self.max_completion_length),
+            ("online.num_envs", self.online.num_envs),
+            ("online.execute", self.online.execute),
+            ("online.buffer", self.online.buffer),
+        ];
+        for (field, v) in positive {
+            if v == 0 {
+                return bad(field, "must be at least 1".into());
+            }
+        }
+        if !(self.temperature > 0.0 && self.temperature.is_finite()) {
+            return bad(
+                "temperature",
+                format!("must be positive, got {}", self.temperature),
+            );
+        }
+        if !(self.top_p > 0.0 && self.top_p <= 1.0) {
+            return bad("top_p", format!("must be in (0, 1], got {}", self.top_p));
+        }
+        if !(self.gamma > 0.0 && self.gamma <= 1.0) {
+            return bad("gamma", format!("must be in (0, 1], got {}", self.gamma));
+        }
+        for (field, v) in [
+            ("beta", self.beta),
+            ("epsilon", self.epsilon),
+            ("epsilon_high", self.epsilon_high.unwrap_or(self.epsilon)),
+            ("learning_rate", self.learning_rate),
+            ("weight_decay", self.weight_decay),
+            ("max_grad_norm", self.max_grad_norm),
+        ] {
+            if !(v >= 0.0 && v.is_finite()) {
+                return bad(field, format!("must be a finite value >= 0, got {v}"));
+            }
+        }
+        if self.epsilon >= 1.0 {
+            return bad("epsilon", format!("must be below 1, got {}", self.epsilon));
+        }
+        if !(0.0..=1.0).contains(&self.warmup_ratio) {
+            return bad(
+                "warmup_ratio",
+                format!("must be in [0, 1], got {}", self.warmup_ratio),
+            );
+        }
+        if self.max_steps == 0 && self.epochs == 0 {
+            return bad("epochs", "must be at least 1 when max_steps is 0".into());
+        }
+        if self
+            .online
+            .memory
+            .parse::<episodes::MemorySampler>()
+            .is_err()
+        {
+            return bad(
+                "online.memory",
+                format!("{:?} is not a memory sampler", self.online.memory),
+            );
+        }
+        Ok(())
+    }
+
+    pub fn clip(&self) -> ClipConfig {
+        ClipConfig {
+            epsilon_low: self.epsilon,
+            epsilon_high: self.epsilon_high.unwrap_or(self.epsilon),
+            beta: self.beta,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_overrides_defaults_and_bad_values_name_the_field() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rft.json");
+        std::fs::write(
+            &path,
+            r#"{"num_generations": 4, "loss_type": "dapo", "online": {"reward": "progress"}}"#,
+        )
+        .unwrap();
+        let cfg = RftConfig::from_file(&path).unwrap();
+        assert_eq!(cfg.num_generations, 4);
+        assert_eq!(cfg.loss_type, LossType::Dapo);
+        assert_eq!(cfg.online.reward, OnlineReward::Progress);
+        assert_eq!(cfg.beta, 0.04);
+        std::fs::write(&path, r#"{"gamma": 1.5}"#).unwrap();
+        let err = RftConfig::from_file(&path).unwrap_err().to_string();
+        assert!(err.contains("rft.json") && err.contains("gamma"), "{err}");
+        std::fs::write(&path, r#"{"gama": 0.5}"#).unwrap();
+        let err = RftConfig::from_file(&path).unwrap_err().to_string();
+        assert!(err.contains("gama"), "{err}");
+    }
+}

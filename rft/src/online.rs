@@ -1,0 +1,618 @@
+//! Closed-loop GRPO: the policy drives vectorised environments, and at every decision point its G
+//! completions are scored from the same simulator state, either
+//! - [`OnlineReward::ExpertTdr`]: TDR against the expert follower's next N actions from that (on-policy)
+//!   state, or
+//! - [`OnlineReward::Progress`]: each completion's actions executed on a copy of the agent's body from that
+//!   state, scored by geodesic progress towards the goal (per metre of the N-step budget) plus success for a
+//!   STOP within the success distance.
+//!
+//! Actor / learner: a collector thread owns the environments and an actor copy of the policy; it sends
+//! scored groups through a bounded crossbeam channel (the rollout buffer) to the learner, which optimises,
+//! appends every group to the run's rollout store, and sends the new weights back. The actor's sampling
+//! log-probs are the stored old log-probs, so a group sampled one update behind is still corrected by the
+//! importance ratio (and clipped). The environments step on their own worker threads (`VecEnv`).
+//!
+//! The executed action is the first `execute` actions of completion 0 (a sample of the current policy);
+//! when it does not even start with a valid option, the expert's action is taken instead, so collection
+//! keeps visiting useful states while a young policy still writes garbage (counted in `fallback_rate`).
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use agent::{navigation_chat, Pipeline};
+use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
+use env::body::{AgentState, Body};
+use env::nav::follower::Decision;
+use env::nav::{FollowerConfig, ShortestPathFollower};
+use env::task::{ResetInfo, ResetOptions, SceneLibrary, TaskDataset, VlnEnvConfig};
+use env::vec_env::VecEnv;
+use episodes::answer::parse_options;
+use episodes::store::SampleStoreWriter;
+use episodes::{Action, MemorySampler, PromptConfig, Sample};
+use image::RgbImage;
+use tch::{Device, Kind, Tensor};
+
+use crate::config::{OnlineReward, RftConfig};
+use crate::error::{Result, RftError};
+use crate::offline::{
+    append_log, epoch_order, truncate_log, FINAL_MODEL_DIR, LOG_FILE, ROLLOUTS_DIR,
+};
+use crate::reward::{FormatReward, Reward, RewardTarget, TimeDecayedReward};
+use crate::trainer::{assign_advantages, mix_seed, Group, GrpoTrainer, StepLog};
+
+/// Where a closed-loop run plays and writes.
+pub struct OnlineRun {
+    pub library: Arc<SceneLibrary>,
+    pub dataset: Arc<TaskDataset>,
+    pub env: VlnEnvConfig,
+    pub model: PathBuf,
+    pub out: PathBuf,
+    pub config: RftConfig,
+    pub device: Device,
+    pub kind: Kind,
+}
+
+/// The expert's actions from any state of an episode: the oracle's waypoint-by-waypoint follower, with
+/// the waypoint progress kept across decisions.
+pub struct ExpertLabeler {
+    info: ResetInfo,
+    follower: ShortestPathFollower,
+    body: Body,
+    /// Intermediate reference waypoints, then the goal.
+    targets: Vec<[f32; 3]>,
+    next: usize,
+    config: FollowerConfig,
+}
+
+impl ExpertLabeler {
+    pub fn new(info: &ResetInfo, config: FollowerConfig) -> Result<ExpertLabeler> {
+        let episode = &info.episode;
+        let goal = episode.goals.first().map(|g| g.position).ok_or_else(|| {
+            RftError::Input(format!("episode {} has no goal", episode.episode_id.key()))
+        })?;
+        let mut targets: Vec<[f32; 3]> = episode
+            .reference_path
+            .iter()
+            .take(episode.reference_path.len().saturating_sub(1))
+            .map(|p| p.map(|v| v as f32))
+            .collect();
+        targets.push(goal.map(|v| v as f32));
+        let scene = &info.scene;
+        Ok(ExpertLabeler {
+            follower: ShortestPathFollower::new(
+                scene.pathfinder.clone(),
+                scene.collider.clone(),
+                info.agent,
+                config,
+            )?,
+            body: Body::new(scene.collider.clone(), info.agent, info.start)?,
+            info: info.clone(),
+            targets,
+            next: 0,
+            config,
+        })
+    }
+
+    pub fn goal(&self) -> [f32; 3] {
+        self.targets[self.targets.len() - 1]
+    }
+
+    /// One expert decision for `body`, advancing `next` past reached (or unreachable) waypoints.
+    fn decide(
+        follower: &mut ShortestPathFollower,
+        body: &Body,
+        targets: &[[f32; 3]],
+        next: &mut usize,
+        config: &FollowerConfig,
+    ) -> Result<Action> {
+        while *next < targets.len() {
+            let last = *next + 1 == targets.len();
+            let field = match follower.route_field(targets[*next]) {
+                Ok(f) => f,
+                Err(_) if !last => {
+                    *next += 1;
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
+            let radius = if last {
+                config.goal_radius
+            } else {
+                config.waypoint_radius
+            };
+            match follower.decide(body, &field, radius) {
+                Decision::Act(a) => return Ok(a),
+                Decision::Reached | Decision::Stuck if !last => *next += 1,
+                Decision::Reached | Decision::Stuck => break,
+            }
+        }
+        Ok(Action::Stop)
+    }
+
+    /// The expert's next `n` actions from `state` (STOP-padded after a STOP). The first comes from the
+    /// persistent follower (exactly the closed-loop oracle's choice); the rest from a look-ahead copy.
+    pub fn labels(&mut self, state: AgentState, n: usize) -> Result<Vec<Action>> {
+        if self.body.state() != state {
+            self.body.reset(state);
+        }
+        let first = Self::decide(
+            &mut self.follower,
+            &self.body,
+            &self.targets,
+            &mut self.next,
+            &self.config,
+        )?;
+        let mut out = vec![first];
+        let mut body = self.body.clone();
+        let mut next = self.next;
+        let scene = &self.info.scene;
+        let mut ahead = ShortestPathFollower::new(
+            scene.pathfinder.clone(),
+            scene.collider.clone(),
+            self.info.agent,
+            self.config,
+        )?;
+        let mut last = first;
+        while out.len() < n {
+            if last == Action::Stop {
+                out.push(Action::Stop);
+                continue;
+            }
+            body.step(last);
+            last = Self::decide(&mut ahead, &body, &self.targets, &mut next, &self.config)?;
+            out.push(last);
+        }
+        out.truncate(n);
+        Ok(out)
+    }
+}
+
+/// Geodesic progress and success of executing `actions` on a copy of the body at `state`.
+pub struct ProgressScore {
+    pub progress: f32,
+    pub success: f32,
+}
+
+/// Executes the actions up to and including the first STOP. `progress` is the geodesic distance gained,
+/// divided by what N forward steps could gain, clamped to [-1, 1] (0 when neither end is on the surface); `success` is 1 when a STOP is executed
+/// within `success_distance` of the goal.
+pub fn progress_score(
+    labeler: &ExpertLabeler,
+    state: AgentState,
+    actions: &[Action],
+    n: usize,
+    success_distance: f32,
+) -> Result<ProgressScore> {
+    let scene = &labeler.info.scene;
+    let goal = labeler.goal();
+    let mut body = Body::new(scene.collider.clone(), labeler.info.agent, state)?;
+    // The same distance field the environment's distance-to-goal measure uses.
+    let field = scene.pathfinder.distance_field(goal)?;
+    let d0 = field.distance(body.position());
+    let mut success = 0.0;
+    for &a in actions.iter().take(n) {
+        if a == Action::Stop {
+            if field.distance(body.position()) < success_distance {
+                success = 1.0;
+            }
+            break;
+        }
+        body.step(a);
+    }
+    let d1 = field.distance(body.position());
+    let budget = labeler.info.agent.forward_step * n as f32;
+    // Off the surface on both ends (inf - inf) carries no signal; one end off clamps to ±1.
+    let progress = ((d0 - d1) / budget.max(1e-6)).clamp(-1.0, 1.0);
+    let progress = if progress.is_nan() { 0.0 } else { progress };
+    Ok(ProgressScore { progress, success })
+}
+
+/// Per-slot episode state in the collector.
+struct Slot {
+    labeler: ExpertLabeler,
+    prompt: PromptConfig,
+    instruction: String,
+    episode_id: String,
+    /// Frame paths (relative to the rollout store) and the frames themselves, one per step so far.
+    frame_paths: Vec<String>,
+    frames: Vec<Arc<RgbImage>>,
+    state: AgentState,
+    queue: VecDeque<Action>,
+    /// Unique per played episode, so replays of an episode do not overwrite each other's frames.
+    run_index: u64,
+}
+
+enum ToLearner {
+    Group(Box<Group>, CollectStats),
+    Failed(RftError),
+}
+
+/// Collector counters sent with each group.
+#[derive(Debug, Clone, Copy, Default)]
+struct CollectStats {
+    fallback: bool,
+    /// Episodes that ended since the previous group was sent, and how many of them succeeded.
+    episodes: u32,
+    successes: u32,
+}
+
+/// Runs (or resumes) closed-loop GRPO for `config.max_steps` rounds.
+pub fn run_online(run: &OnlineRun, mut on_step: impl FnMut(&StepLog)) -> Result<Vec<StepLog>> {
+    let cfg = &run.config;
+    cfg.validate(Path::new("--config"))?;
+    if cfg.max_steps == 0 {
+        return Err(RftError::config(
+            "--config",
+            "max_steps",
+            "closed-loop RFT needs max_steps > 0 (there is no epoch over a store)",
+        ));
+    }
+    let total = cfg.max_steps as u64;
+    std::fs::create_dir_all(&run.out).map_err(|e| RftError::io(&run.out, e))?;
+    let mut trainer = GrpoTrainer::new(
+        &run.model,
+        &run.out,
+        cfg.clone(),
+        total,
+        run.device,
+        run.kind,
+    )?;
+    let rollout_root = run.out.join(ROLLOUTS_DIR);
+    let mut rollouts = SampleStoreWriter::with_shard_size(&rollout_root, usize::MAX)?;
+    let log_path = run.out.join(LOG_FILE);
+    truncate_log(&log_path, trainer.state.step)?;
+
+    let (group_tx, group_rx) = bounded::<ToLearner>(cfg.online.buffer);
+    let (weights_tx, weights_rx) = unbounded::<Vec<(String, Tensor)>>();
+    let actor_dir = trainer.policy.dir.clone();
+    let collector = spawn_collector(Collector {
+        library: run.library.clone(),
+        dataset: run.dataset.clone(),
+        env: run.env,
+        actor_dir,
+        device: run.device,
+        kind: run.kind,
+        config: cfg.clone(),
+        start_round: trainer.state.step,
+        root: rollout_root.clone(),
+        groups: group_tx,
+        weights: weights_rx,
+    })?;
+
+    let mut logs = Vec::new();
+    let result = (|| -> Result<()> {
+        while trainer.state.step < total {
+            let started = Instant::now();
+            let mut groups = Vec::with_capacity(cfg.prompts_per_step);
+            let (mut fallbacks, mut episodes, mut successes) = (0usize, 0usize, 0usize);
+            while groups.len() < cfg.prompts_per_step {
+                match group_rx.recv() {
+                    Ok(ToLearner::Group(g, stats)) => {
+                        fallbacks += usize::from(stats.fallback);
+                        episodes += stats.episodes as usize;
+                        successes += stats.successes as usize;
+                        groups.push(*g);
+                    }
+                    Ok(ToLearner::Failed(e)) => return Err(e),
+                    Err(_) => return Err(RftError::Input("the rollout collector stopped".into())),
+                }
+            }
+            assign_advantages(&mut groups);
+            let generate_s = started.elapsed().as_secs_f64();
+            for g in &groups {
+                rollouts.append(&g.sample)?;
+            }
+            let mut log = trainer.optimize(&groups)?;
+            log.generate_s = generate_s;
+            log.rewards.insert(
+                "fallback_rate".into(),
+                fallbacks as f64 / groups.len() as f64,
+            );
+            if episodes > 0 {
+                log.rewards
+                    .insert("episode_success".into(), successes as f64 / episodes as f64);
+            }
+            let weights = tch::no_grad(|| {
+                trainer
+                    .policy
+                    .model
+                    .vs
+                    .variables()
+                    .into_iter()
+                    .map(|(n, t)| (n, t.detach().copy()))
+                    .collect()
+            });
+            let _ = weights_tx.send(weights);
+            append_log(&log_path, &log)?;
+            on_step(&log);
+            let step = trainer.state.step;
+            if step == total || (cfg.save_steps > 0 && step % cfg.save_steps as u64 == 0) {
+                trainer.save_checkpoint(rollouts.len())?;
+                rollouts.flush()?;
+            }
+            logs.push(log);
+        }
+        Ok(())
+    })();
+    // Closing the buffer stops the collector at its next send.
+    drop(group_rx);
+    drop(weights_tx);
+    let joined = collector.join();
+    result?;
+    if joined.is_err() {
+        return Err(RftError::Input("the rollout collector panicked".into()));
+    }
+    trainer.save_final(&run.out.join(FINAL_MODEL_DIR))?;
+    Ok(logs)
+}
+
+struct Collector {
+    library: Arc<SceneLibrary>,
+    dataset: Arc<TaskDataset>,
+    env: VlnEnvConfig,
+    actor_dir: PathBuf,
+    device: Device,
+    kind: Kind,
+    config: RftConfig,
+    start_round: u64,
+    root: PathBuf,
+    groups: Sender<ToLearner>,
+    weights: Receiver<Vec<(String, Tensor)>>,
+}
+
+fn spawn_collector(c: Collector) -> Result<JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("rft-collector".into())
+        .spawn(move || {
+            let tx = c.groups.clone();
+            if let Err(e) = collect(c) {
+                let _ = tx.send(ToLearner::Failed(e));
+            }
+        })
+        .map_err(|e| RftError::Input(format!("cannot start the rollout collector: {e}")))
+}
+
+/// The collector loop: until the learner hangs up.
+fn collect(c: Collector) -> Result<()> {
+    let cfg = &c.config;
+    let n = PromptConfig::R2R.num_actions;
+    let memory: MemorySampler = cfg
+        .online
+        .memory
+        .parse()
+        .map_err(|_| RftError::config("--config", "online.memory", "not a memory sampler"))?;
+    let actor = Pipeline::load(&c.actor_dir, c.device, c.kind)?;
+    let num_envs = cfg.online.num_envs;
+    let mut envs = VecEnv::with_envs(num_envs, c.library.clone(), c.dataset.clone(), c.env)?;
+    let rewards_tdr: Vec<Box<dyn Reward>> = vec![
+        Box::new(FormatReward),
+        Box::new(TimeDecayedReward::new(cfg.gamma)?),
+    ];
+    // Episodes in a seeded order; a resumed run starts further along so it does not replay the same ones.
+    let len = c.dataset.len() as u64;
+    let mut dealt = c.start_round * cfg.prompts_per_step as u64;
+    let next_episode = |dealt: &mut u64| {
+        let order = epoch_order(len, cfg.seed, *dealt / len);
+        let i = order[(*dealt % len) as usize] as usize;
+        *dealt += 1;
+        i
+    };
+    let mut slots: Vec<Option<Slot>> = (0..num_envs).map(|_| None).collect();
+    let mut decision: u64 = c.start_round << 20;
+    let mut ended: (u32, u32) = (0, 0);
+    // Frame directories are named by this counter; a resumed run starts a fresh range so it never overwrites
+    // frames that committed rollouts point to.
+    let mut played: u64 = c.start_round << 32;
+    let reset = |envs: &mut VecEnv, slot: usize, index: usize, played: u64| -> Result<Slot> {
+        let (obs, info) = envs
+            .reset(vec![(slot, Some(index as u64), ResetOptions::Index(index))])?
+            .pop()
+            .expect("one reply per request");
+        let prompt = PromptConfig {
+            forward_step_m: f64::from(info.agent.forward_step),
+            turn_angle_deg: f64::from(info.agent.turn_angle_deg),
+            num_actions: n,
+        };
+        let mut s = Slot {
+            labeler: ExpertLabeler::new(&info, FollowerConfig::default())?,
+            prompt,
+            instruction: info.episode.instruction.instruction_text.clone(),
+            episode_id: info.episode.episode_id.key(),
+            frame_paths: Vec::new(),
+            frames: Vec::new(),
+            state: obs.state,
+            queue: VecDeque::new(),
+            run_index: played,
+        };
+        push_frame(&c.root, &mut s, &obs.rgb)?;
+        Ok(s)
+    };
+    for (slot, s) in slots.iter_mut().enumerate() {
+        let i = next_episode(&mut dealt);
+        *s = Some(reset(&mut envs, slot, i, played)?);
+        played += 1;
+    }
+    loop {
+        // Newest weights first: the actor samples with the freshest policy it has.
+        let mut latest = None;
+        while let Ok(w) = c.weights.try_recv() {
+            latest = Some(w);
+        }
+        if let Some(w) = latest {
+            load_weights(&actor, &w)?;
+        }
+        let mut actions = Vec::with_capacity(num_envs);
+        let mut outgoing = Vec::new();
+        for (slot_index, slot) in slots.iter_mut().enumerate() {
+            let s = slot.as_mut().expect("every slot holds an episode");
+            if let Some(a) = s.queue.pop_front() {
+                actions.push((slot_index, a));
+                continue;
+            }
+            decision += 1;
+            let expert = s.labeler.labels(s.state, n)?;
+            let step = s.frames.len() - 1;
+            let history = memory.history(step);
+            let chat = navigation_chat(
+                &s.prompt,
+                &s.instruction,
+                history.iter().map(|&k| (*s.frames[k]).clone()).collect(),
+                (*s.frames[step]).clone(),
+            )?;
+            let prompt = actor.processor.process_chat(&chat, true)?;
+            let sample = Sample {
+                episode_id: s.episode_id.clone(),
+                trajectory_id: Some(format!("online-{}", s.run_index)),
+                scene_id: Some(s.labeler.info.episode.scene_id.clone()),
+                step: step as u32,
+                instruction: s.instruction.clone(),
+                history_frames: history.iter().map(|&k| s.frame_paths[k].clone()).collect(),
+                current_frame: s.frame_paths[step].clone(),
+                prompt: s.prompt,
+                target: expert.clone(),
+                rl: None,
+            };
+            let mut group = Group { sample, prompt };
+            sample_group(&actor, cfg, &mut group, decision)?;
+            let options = s.prompt.options();
+            let target = RewardTarget {
+                expert: &expert,
+                options: &options,
+            };
+            let rl = group.sample.rl.as_mut().expect("sampled above");
+            for comp in &mut rl.completions {
+                match cfg.online.reward {
+                    OnlineReward::ExpertTdr => {
+                        for r in &rewards_tdr {
+                            comp.rewards
+                                .insert(r.name().into(), r.score(&comp.text, &target));
+                        }
+                    }
+                    OnlineReward::Progress => {
+                        comp.rewards
+                            .insert("format".into(), FormatReward.score(&comp.text, &target));
+                        let acts = parse_options(&comp.text, &options).unwrap_or_default();
+                        let p =
+                            progress_score(&s.labeler, s.state, &acts, n, c.env.success_distance)?;
+                        comp.rewards.insert("progress".into(), p.progress);
+                        comp.rewards.insert("success".into(), p.success);
+                    }
+                }
+            }
+            let chosen = parse_options(&rl.completions[0].text, &options).ok();
+            let fallback = chosen.is_none();
+            let plan: Vec<Action> = match chosen {
+                Some(a) => a.into_iter().take(cfg.online.execute).collect(),
+                None => vec![expert[0]],
+            };
+            s.queue.extend(plan);
+            let a = s.queue.pop_front().expect("a plan has at least one action");
+            actions.push((slot_index, a));
+            outgoing.push((
+                group,
+                CollectStats {
+                    fallback,
+                    ..CollectStats::default()
+                },
+            ));
+        }
+        let results = envs.step(&actions)?;
+        for (&(slot_index, _), r) in actions.iter().zip(results) {
+            let slot = slots[slot_index]
+                .as_mut()
+                .expect("every slot holds an episode");
+            slot.state = r.observation.state;
+            if r.done() {
+                let success = r.info.metrics.sr > 0.5;
+                ended.0 += 1;
+                ended.1 += u32::from(success);
+                let i = next_episode(&mut dealt);
+                *slots[slot_index].as_mut().expect("present") =
+                    reset(&mut envs, slot_index, i, played)?;
+                played += 1;
+            } else {
+                push_frame(&c.root, slot, &r.observation.rgb)?;
+            }
+        }
+        // Episode ends ride on the next group sent (a round's log counts them).
+        if let Some((_, stats)) = outgoing.first_mut() {
+            stats.episodes = std::mem::take(&mut ended.0);
+            stats.successes = std::mem::take(&mut ended.1);
+        }
+        for (g, stats) in outgoing {
+            if c.groups.send(ToLearner::Group(Box::new(g), stats)).is_err() {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// G completions of one group with the actor (seeded by the decision counter).
+fn sample_group(actor: &Pipeline, cfg: &RftConfig, group: &mut Group, decision: u64) -> Result<()> {
+    let batch = actor.collate(&vec![group.prompt.clone(); cfg.num_generations])?;
+    let gen = agent::GenerationConfig {
+        max_new_tokens: cfg.max_completion_length,
+        do_sample: true,
+        temperature: cfg.temperature,
+        top_p: cfg.top_p,
+        top_k: cfg.top_k,
+        stop_token_ids: Vec::new(),
+        seed: mix_seed(cfg.seed, decision, 0),
+    };
+    let completions = actor
+        .generate_batch(&batch, &gen)?
+        .into_iter()
+        .map(|o| episodes::store::Completion {
+            text: o.text,
+            token_ids: o.generation.token_ids.iter().map(|&t| t as u32).collect(),
+            logprobs: o.generation.logprobs,
+            ..Default::default()
+        })
+        .collect();
+    group.sample.rl = Some(episodes::store::RlFields { completions });
+    Ok(())
+}
+
+/// Copies the learner's weights into the actor.
+fn load_weights(actor: &Pipeline, weights: &[(String, Tensor)]) -> Result<()> {
+    let vars = actor.model.vs.variables();
+    tch::no_grad(|| {
+        for (name, w) in weights {
+            let mut v = vars
+                .get(name)
+                .ok_or_else(|| RftError::Input(format!("actor has no parameter {name}")))?
+                .shallow_clone();
+            v.f_copy_(w)?;
+        }
+        Ok(())
+    })
+}
+
+/// Writes the slot's newest frame as JPEG under the rollout store and remembers it.
+fn push_frame(root: &Path, slot: &mut Slot, rgb: &Option<Arc<RgbImage>>) -> Result<()> {
+    let rgb = rgb.clone().ok_or_else(|| {
+        RftError::Input(format!(
+            "episode {}: the environment renders no RGB frame",
+            slot.episode_id
+        ))
+    })?;
+    let rel = format!(
+        "frames/online-{:012x}/{:04}.jpg",
+        slot.run_index,
+        slot.frames.len()
+    );
+    let path = root.join(&rel);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| RftError::io(parent, e))?;
+    }
+    let tmp = path.with_extension("jpg.tmp");
+    rgb.save_with_format(&tmp, image::ImageFormat::Jpeg)
+        .map_err(|e| RftError::Input(format!("{}: {e}", tmp.display())))?;
+    std::fs::rename(&tmp, &path).map_err(|e| RftError::io(&path, e))?;
+    slot.frame_paths.push(rel);
+    slot.frames.push(rgb);
+    Ok(())
+}

@@ -1,0 +1,152 @@
+//! Closed-loop pieces on the shipped world: the expert labeler drives episodes to success and its look-ahead
+//! agrees with what it then does; the progress reward scores expert actions above STOP; a short closed-loop
+//! GRPO run with a tiny random checkpoint trains and writes its rollouts.
+
+use std::sync::Arc;
+
+use env::nav::{FollowerConfig, NavParams};
+use env::task::{ResetOptions, SceneLibrary, TaskDataset, VlnEnvConfig};
+use env::vec_env::VecEnv;
+use episodes::store::SampleStore;
+use episodes::{Action, EpisodeFilter};
+use rft::online::{progress_score, ExpertLabeler};
+use rft::{run_online, LossType, OnlineReward, OnlineRun, RftConfig};
+use tch::{Device, Kind};
+
+fn world() -> (Arc<SceneLibrary>, Arc<TaskDataset>) {
+    let dataset = TaskDataset::load_split(
+        &env::episode_gen::shipped_dataset_dir(),
+        "train",
+        &EpisodeFilter::default(),
+    )
+    .unwrap();
+    let library = SceneLibrary::new(
+        habitat_assets::shipped::scenes_dir(),
+        env::body::AgentConfig::r2r(),
+        NavParams::default(),
+    )
+    .unwrap();
+    (Arc::new(library), Arc::new(dataset))
+}
+
+fn small_env() -> VlnEnvConfig {
+    VlnEnvConfig {
+        width: 56,
+        height: 56,
+        max_steps: 200,
+        ..VlnEnvConfig::default()
+    }
+}
+
+#[test]
+fn labeler_drives_to_success_and_scores_progress() {
+    let (library, dataset) = world();
+    let mut envs = VecEnv::with_envs(1, library, dataset, small_env()).unwrap();
+    let (obs, info) = envs
+        .reset(vec![(0, None, ResetOptions::Index(0))])
+        .unwrap()
+        .pop()
+        .unwrap();
+    let mut labeler = ExpertLabeler::new(&info, FollowerConfig::default()).unwrap();
+    let mut state = obs.state;
+    let first = labeler.labels(state, 6).unwrap();
+    // Progress: the expert's 6 actions gain distance (unless all are turns), a STOP gains none.
+    let stop = progress_score(&labeler, state, &[Action::Stop; 6], 6, 3.0).unwrap();
+    assert_eq!(stop.progress, 0.0);
+    assert_eq!(stop.success, 0.0);
+    let expert = progress_score(&labeler, state, &first, 6, 3.0).unwrap();
+    if first.contains(&Action::MoveForward) {
+        assert!(expert.progress > 0.0, "{first:?}");
+    }
+    let mut predicted: Vec<Vec<Action>> = Vec::new();
+    let mut taken = Vec::new();
+    loop {
+        let labels = labeler.labels(state, 6).unwrap();
+        predicted.push(labels.clone());
+        taken.push(labels[0]);
+        let r = envs.step(&[(0, labels[0])]).unwrap().pop().unwrap();
+        state = r.observation.state;
+        if r.done() {
+            assert!(
+                r.info.metrics.sr > 0.5,
+                "the expert failed: {:?}",
+                r.info.metrics
+            );
+            break;
+        }
+    }
+    assert_eq!(*taken.last().unwrap(), Action::Stop);
+    // Look-ahead agreement: position k of the labels at step t against the action taken at t + k.
+    let (mut agree, mut total) = (0, 0);
+    for (t, labels) in predicted.iter().enumerate() {
+        for (k, a) in labels.iter().enumerate() {
+            let actual = taken.get(t + k).copied().unwrap_or(Action::Stop);
+            agree += usize::from(*a == actual);
+            total += 1;
+        }
+    }
+    let rate = agree as f64 / total as f64;
+    eprintln!("look-ahead agreement {rate:.3} over {} steps", taken.len());
+    assert!(rate > 0.9, "look-ahead agreement {rate}");
+}
+
+#[test]
+fn closed_loop_run_trains_and_writes_rollouts() {
+    let (library, dataset) = world();
+    let tmp = tempfile::tempdir().unwrap();
+    let model = tmp.path().join("tiny");
+    agent::init::init_checkpoint(agent::Preset::Tiny, 5, &model, None).unwrap();
+    for reward in [OnlineReward::ExpertTdr, OnlineReward::Progress] {
+        let mut config = RftConfig {
+            num_generations: 2,
+            prompts_per_step: 3,
+            micro_batch_size: 6,
+            max_completion_length: 4,
+            learning_rate: 1e-3,
+            loss_type: LossType::Grpo,
+            max_steps: 2,
+            save_steps: 1,
+            ..RftConfig::default()
+        };
+        config.online.num_envs = 2;
+        config.online.reward = reward;
+        config.online.memory = "uniform:2".into();
+        let out = tmp.path().join(format!("{reward:?}"));
+        let run = OnlineRun {
+            library: library.clone(),
+            dataset: dataset.clone(),
+            env: small_env(),
+            model: model.clone(),
+            out: out.clone(),
+            config,
+            device: Device::Cpu,
+            kind: Kind::Float,
+        };
+        let logs = run_online(&run, |_| {}).unwrap();
+        assert_eq!(logs.len(), 2);
+        // episode_success appears only in rounds where an episode ended.
+        let names: Vec<&String> = logs[0]
+            .rewards
+            .keys()
+            .filter(|k| *k != "episode_success")
+            .collect();
+        let want: &[&str] = match reward {
+            OnlineReward::ExpertTdr => &["fallback_rate", "format", "tdr"],
+            OnlineReward::Progress => &["fallback_rate", "format", "progress", "success"],
+        };
+        assert_eq!(names, want);
+        // A random tiny model never writes an option: every executed action is the expert fallback.
+        assert_eq!(logs[0].rewards["fallback_rate"], 1.0);
+        let store = SampleStore::open(&out.join("rollouts")).unwrap();
+        assert_eq!(store.len(), 6);
+        for s in store.iter() {
+            let s = s.unwrap();
+            assert_eq!(s.target.len(), 6);
+            assert_eq!(s.rl.as_ref().unwrap().completions.len(), 2);
+            for f in s.frames() {
+                assert!(store.frame_path(f).is_file(), "{f}");
+            }
+        }
+        assert!(out.join("final/model.safetensors").is_file());
+    }
+}

@@ -1,0 +1,225 @@
+//! From the sample store to model batches: encoding a sample (VLN-R1 prompt with its frames + the expert
+//! answer), the held-out split, the seeded epoch order grouped by length, and collation with the answer-only
+//! loss mask. The store is read only through `episodes::SampleStore` (the one reader datagen's output has).
+
+use std::path::Path;
+
+use agent::chat::{navigation_chat, render_chat};
+use agent::image_processor::{load_rgb, smart_resize};
+use agent::{Batch, Pipeline, Processor, Prompt, Qwen2VLConfig};
+use episodes::{Action, PromptConfig, Sample, SampleStore};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use tch::{Device, Tensor};
+
+use crate::error::{Result, SftError};
+
+/// One sample ready to batch.
+#[derive(Debug, Clone)]
+pub struct EncodedSample {
+    /// Global index in the store.
+    pub index: u64,
+    /// The prompt (chat template with the generation prompt, image tokens expanded) and its images.
+    pub prompt: Prompt,
+    /// The answer tokens followed by `<|im_end|>`: what the loss is computed on.
+    pub completion: Vec<i64>,
+    pub target: Vec<Action>,
+    pub prompt_config: PromptConfig,
+}
+
+impl EncodedSample {
+    pub fn num_tokens(&self) -> usize {
+        self.prompt.input_ids.len() + self.completion.len()
+    }
+}
+
+/// The tokens a model is trained to emit for `answer`: the answer text, then `<|im_end|>` (the chat
+/// template's end of the assistant turn, which is also the stop token generation waits for).
+pub fn completion_ids(processor: &Processor, answer: &str) -> Result<Vec<i64>> {
+    let mut ids = processor.tokenizer.encode(answer)?;
+    ids.push(processor.tokenizer.special.im_end);
+    Ok(ids)
+}
+
+fn sample_err(store: &SampleStore, index: u64, message: String) -> SftError {
+    SftError::Sample {
+        store: store.root().to_owned(),
+        index,
+        message,
+    }
+}
+
+/// The chat of a sample with its frames loaded from the store.
+pub fn sample_chat(
+    store: &SampleStore,
+    index: u64,
+    sample: &Sample,
+) -> Result<Vec<agent::Message>> {
+    let load = |rel: &str| {
+        load_rgb(&store.frame_path(rel))
+            .map_err(|e| sample_err(store, index, format!("frame {rel}: {e}")))
+    };
+    let history = sample
+        .history_frames
+        .iter()
+        .map(|f| load(f))
+        .collect::<Result<Vec<_>>>()?;
+    let current = load(&sample.current_frame)?;
+    navigation_chat(&sample.prompt, &sample.instruction, history, current)
+        .map_err(|e| sample_err(store, index, e.to_string()))
+}
+
+/// Reads and encodes sample `index`.
+pub fn encode_sample(
+    store: &SampleStore,
+    index: u64,
+    processor: &Processor,
+) -> Result<EncodedSample> {
+    let sample = store.get(index)?;
+    let chat = sample_chat(store, index, &sample)?;
+    let prompt = processor
+        .process_chat(&chat, true)
+        .map_err(|e| sample_err(store, index, e.to_string()))?;
+    let answer = sample
+        .answer()
+        .map_err(|e| sample_err(store, index, format!("field target: {e}")))?;
+    Ok(EncodedSample {
+        index,
+        prompt,
+        completion: completion_ids(processor, &answer)?,
+        target: sample.target.clone(),
+        prompt_config: sample.prompt,
+    })
+}
+
+/// Sequence length of a sample (prompt + completion tokens) without decoding its frames: text tokens plus
+/// each frame's token count from the image header. For grouping batches by length.
+pub fn sample_length(store: &SampleStore, index: u64, processor: &Processor) -> Result<usize> {
+    let sample = store.get(index)?;
+    let prompt = sample
+        .build_prompt()
+        .map_err(|e| sample_err(store, index, e.to_string()))?;
+    let chat = vec![agent::Message::text("user", prompt.text)];
+    let (text, _) = render_chat(&chat, true);
+    let mut n = processor.tokenizer.encode(&text)?.len();
+    let img = &processor.image;
+    let factor = img.patch_size * img.merge_size;
+    for rel in sample.frames() {
+        let path = store.frame_path(rel);
+        let (w, h) = image::image_dimensions(&path)
+            .map_err(|e| sample_err(store, index, format!("frame {rel}: {e}")))?;
+        let (rh, rw) = smart_resize(h as i64, w as i64, factor, img.min_pixels, img.max_pixels)
+            .map_err(|e| sample_err(store, index, format!("frame {rel}: {e}")))?;
+        // The placeholder text became one `<|image_pad|>`, expanded to (h/14)(w/14)/4 tokens.
+        n += (rh * rw / (factor * factor)) as usize;
+        n -= 1;
+    }
+    let answer = sample
+        .answer()
+        .map_err(|e| sample_err(store, index, format!("field target: {e}")))?;
+    Ok(n + completion_ids(processor, &answer)?.len())
+}
+
+/// FNV-1a, for a split that depends on the episode id alone (stable across runs, machines and stores).
+fn fnv1a(s: &str) -> u64 {
+    s.bytes().fold(0xcbf29ce484222325u64, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x100000001b3)
+    })
+}
+
+/// Splits the store by episode: an episode's samples are all in train or all in validation, so validation
+/// never sees a frame of a trajectory it was trained on. `val_fraction` of the episodes (by hash) are held out.
+pub fn split_by_episode(store: &SampleStore, val_fraction: f64) -> Result<(Vec<u64>, Vec<u64>)> {
+    let (mut train, mut val) = (Vec::new(), Vec::new());
+    let threshold = (val_fraction.clamp(0.0, 1.0) * 10_000.0).round() as u64;
+    for i in 0..store.len() {
+        let s = store.get(i)?;
+        if fnv1a(&s.episode_id) % 10_000 < threshold {
+            val.push(i);
+        } else {
+            train.push(i);
+        }
+    }
+    Ok((train, val))
+}
+
+/// Micro-batches of one epoch: a seeded shuffle (seed, epoch), then, as Hugging Face's
+/// `LengthGroupedSampler`, mega-batches of 50 micro-batches sorted by length so each micro-batch pads little
+/// while the order stays random. `lengths[k]` is the length of `indices[k]`. The last micro-batch may be short.
+pub fn epoch_batches(
+    indices: &[u64],
+    lengths: &[usize],
+    batch_size: usize,
+    seed: u64,
+    epoch: u64,
+) -> Vec<Vec<u64>> {
+    let batch_size = batch_size.max(1);
+    let mut order: Vec<usize> = (0..indices.len()).collect();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ epoch.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    order.shuffle(&mut rng);
+    let mut out = Vec::with_capacity(indices.len().div_ceil(batch_size));
+    for mega in order.chunks(batch_size * 50) {
+        let mut mega = mega.to_vec();
+        // Stable sort: equal lengths keep the shuffled order.
+        mega.sort_by(|&a, &b| lengths[b].cmp(&lengths[a]));
+        for chunk in mega.chunks(batch_size) {
+            out.push(chunk.iter().map(|&k| indices[k]).collect());
+        }
+    }
+    out
+}
+
+/// A collated training batch.
+#[derive(Debug)]
+pub struct TrainBatch {
+    pub batch: Batch,
+    /// `[B, S]` f32: 1 on answer tokens (and the closing `<|im_end|>`), 0 on prompt, image and padding tokens.
+    pub loss_mask: Tensor,
+    /// Answer tokens in the batch (the mask's sum).
+    pub num_answer_tokens: usize,
+    /// Non-padding tokens in the batch.
+    pub num_tokens: usize,
+}
+
+/// Left-pads the samples into one batch on `device` with the answer-only loss mask.
+pub fn collate(
+    samples: &[EncodedSample],
+    config: &Qwen2VLConfig,
+    pad_id: i64,
+    device: Device,
+) -> Result<TrainBatch> {
+    let prompts: Vec<Prompt> = samples.iter().map(|s| s.prompt.clone()).collect();
+    let completions: Vec<Vec<i64>> = samples.iter().map(|s| s.completion.clone()).collect();
+    let (batch, loss_mask) =
+        Batch::collate_with_completions(&prompts, &completions, config, pad_id, device)?;
+    Ok(TrainBatch {
+        batch,
+        loss_mask,
+        num_answer_tokens: samples.iter().map(|s| s.completion.len()).sum(),
+        num_tokens: samples.iter().map(EncodedSample::num_tokens).sum(),
+    })
+}
+
+/// Summed negative log-likelihood of the answer tokens of `batch` (a scalar with gradients), as VLN-R1's
+/// SFT: prompt and image tokens carry no loss. Divide by the answer-token count of the whole optimizer step
+/// to get the token-mean loss over the global batch.
+pub fn answer_nll_sum(pipeline: &Pipeline, batch: &TrainBatch) -> Result<Tensor> {
+    let logprobs = pipeline
+        .model
+        .forward_logprobs(&batch.batch, &batch.loss_mask, 1.0)?;
+    Ok(-(logprobs * &batch.loss_mask).sum(tch::Kind::Float))
+}
+
+/// Length of every index, computed once per run (reads each sample's JSON and frame headers).
+pub fn lengths(store: &SampleStore, indices: &[u64], processor: &Processor) -> Result<Vec<usize>> {
+    indices
+        .iter()
+        .map(|&i| sample_length(store, i, processor))
+        .collect()
+}
+
+/// Opens a store, naming it in the error.
+pub fn open_store(path: &Path) -> Result<SampleStore> {
+    Ok(SampleStore::open(path)?)
+}

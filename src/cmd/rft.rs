@@ -1,0 +1,169 @@
+//! `vln-r1 rft`: GRPO fine-tuning, offline over a sample store or closed-loop in the simulator.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use clap::Args;
+use env::nav::NavParams;
+use env::task::{SceneLibrary, Sensors, TaskDataset, VlnEnvConfig};
+use episodes::EpisodeFilter;
+use rft::{run_offline, run_online, OfflineRun, OnlineRun, RftConfig, StepLog};
+use tch::{Device, Kind};
+
+use super::eval::AgentKind;
+
+#[derive(Debug, Args)]
+pub struct RftArgs {
+    /// Sample store with prompts and expert targets (offline mode).
+    #[arg(long, required_unless_present = "online")]
+    data: Option<PathBuf>,
+    /// Checkpoint to start from (the SFT model); also the frozen KL reference.
+    #[arg(long)]
+    model: PathBuf,
+    /// Run directory: checkpoint-*/, metrics.jsonl, rollouts/ (a sample store), final/ (the trained model). An existing run
+    /// there is resumed from its newest checkpoint.
+    #[arg(long)]
+    out: PathBuf,
+    /// GRPO settings as JSON (see rft::RftConfig); defaults follow VLN-R1 §4.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Closed-loop GRPO in the simulator instead of over a store.
+    #[arg(long)]
+    online: bool,
+    /// Split the online policy plays.
+    #[arg(long, default_value = "train")]
+    split: String,
+    /// VLN-CE dataset directory; default: the shipped dataset.
+    #[arg(long)]
+    dataset: Option<PathBuf>,
+    /// Directory the episodes' scene paths are relative to; default: the shipped scenes.
+    #[arg(long)]
+    scenes: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "r2r")]
+    agent: AgentKind,
+    /// Online RGB sensor width, height (pixels) and horizontal field of view (degrees): use the frames the
+    /// SFT data was made with (`datagen --width/--height/--hfov`) and that `eval` will show.
+    #[arg(long, default_value_t = 224)]
+    width: u32,
+    #[arg(long, default_value_t = 224)]
+    height: u32,
+    #[arg(long, default_value_t = 90.0)]
+    hfov: f32,
+    /// cpu, cuda or cuda:N.
+    #[arg(long, default_value = "cpu")]
+    device: String,
+    /// float32, bfloat16 or float16.
+    #[arg(long, default_value = "float32")]
+    dtype: String,
+    /// libtorch intra-op threads (default: libtorch's choice).
+    #[arg(long)]
+    threads: Option<i32>,
+}
+
+fn resolve(device: &str, dtype: &str) -> anyhow::Result<(Device, Kind)> {
+    let dev = match device {
+        "cpu" => Device::Cpu,
+        "cuda" => Device::Cuda(0),
+        d => match d.strip_prefix("cuda:").and_then(|n| n.parse().ok()) {
+            Some(n) => Device::Cuda(n),
+            None => bail!("--device must be cpu, cuda or cuda:N, got {d:?}"),
+        },
+    };
+    if dev.is_cuda() && !tch::Cuda::is_available() {
+        bail!("--device {device}: no CUDA device is available");
+    }
+    let kind = agent::parse_kind(dtype)
+        .with_context(|| format!("--dtype {dtype:?} is not float32, bfloat16 or float16"))?;
+    Ok((dev, kind))
+}
+
+fn print_step(log: &StepLog) {
+    let parts: Vec<String> = log
+        .rewards
+        .iter()
+        .map(|(k, v)| format!("{k}={v:.3}"))
+        .collect();
+    println!(
+        "round {:>5}  reward {:.3} ({})  std {:.3}  zero-std {:.2}  kl {:.4}  clip {:.3}  len {:.1}  loss {:.4}  gen {:.1}s opt {:.1}s",
+        log.step,
+        log.reward,
+        parts.join(" "),
+        log.reward_std,
+        log.frac_reward_zero_std,
+        log.kl,
+        log.clip_ratio,
+        log.completion_length,
+        log.loss,
+        log.generate_s,
+        log.optimize_s
+    );
+}
+
+pub fn run(a: RftArgs) -> anyhow::Result<()> {
+    let (device, kind) = resolve(&a.device, &a.dtype)?;
+    if let Some(n) = a.threads {
+        tch::set_num_threads(n);
+    }
+    let config = match &a.config {
+        Some(p) => RftConfig::from_file(p)?,
+        None => RftConfig::default(),
+    };
+    let logs = if a.online {
+        let dataset_dir = a
+            .dataset
+            .clone()
+            .unwrap_or_else(env::episode_gen::shipped_dataset_dir);
+        let scenes = a
+            .scenes
+            .clone()
+            .unwrap_or_else(habitat_assets::shipped::scenes_dir);
+        let dataset = TaskDataset::load_split(&dataset_dir, &a.split, &EpisodeFilter::default())
+            .with_context(|| format!("loading split {} of {}", a.split, dataset_dir.display()))?;
+        if dataset.is_empty() {
+            bail!(
+                "split {} of {} has no episodes",
+                a.split,
+                dataset_dir.display()
+            );
+        }
+        let library = SceneLibrary::new(&scenes, a.agent.config(), NavParams::default())?;
+        let run = OnlineRun {
+            library: Arc::new(library),
+            dataset: Arc::new(dataset),
+            env: VlnEnvConfig {
+                max_steps: config.online.max_episode_steps,
+                sensors: Sensors::RGB,
+                width: a.width,
+                height: a.height,
+                hfov_deg: a.hfov,
+                ..VlnEnvConfig::default()
+            },
+            model: a.model.clone(),
+            out: a.out.clone(),
+            config,
+            device,
+            kind,
+        };
+        run_online(&run, print_step)?
+    } else {
+        let Some(data) = a.data.clone() else {
+            bail!("--data STORE is required without --online");
+        };
+        let run = OfflineRun {
+            data,
+            model: a.model.clone(),
+            out: a.out.clone(),
+            config,
+            device,
+            kind,
+        };
+        run_offline(&run, print_step)?
+    };
+    println!(
+        "rft: {} rounds this run; final model in {}",
+        logs.len(),
+        a.out.join(rft::offline::FINAL_MODEL_DIR).display()
+    );
+    Ok(())
+}

@@ -1,0 +1,100 @@
+//! End-to-end: `vln-r1 rft` offline on a tiny checkpoint and a two-sample store, then resumed to one more
+//! round; and the flag contract (`--data` is required without `--online`).
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use episodes::store::{SampleStore, SampleStoreWriter};
+use episodes::{Action, PromptConfig, Sample};
+
+fn vln_r1(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_vln-r1"))
+        .args(args)
+        .output()
+        .expect("vln-r1 runs")
+}
+
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "vln-r1 failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+#[test]
+fn offline_rft_runs_resumes_and_writes_rollouts() {
+    let dir = tempfile::tempdir().unwrap();
+    let ckpt = dir.path().join("tiny");
+    ok(&vln_r1(&[
+        "model",
+        "init",
+        "--preset",
+        "tiny",
+        "--out",
+        p(&ckpt),
+    ]));
+    let store = dir.path().join("store");
+    std::fs::create_dir_all(&store).unwrap();
+    image::RgbImage::from_fn(56, 56, |x, y| image::Rgb([x as u8 * 4, y as u8 * 4, 90]))
+        .save(store.join("f0.png"))
+        .unwrap();
+    let mut w = SampleStoreWriter::open(&store).unwrap();
+    for i in 0..2 {
+        w.append(&Sample {
+            episode_id: format!("{i}"),
+            trajectory_id: None,
+            scene_id: None,
+            step: 0,
+            instruction: "Go into the kitchen. Stop there.".into(),
+            history_frames: Vec::new(),
+            current_frame: "f0.png".into(),
+            prompt: PromptConfig::R2R,
+            target: vec![Action::MoveForward; 6],
+            rl: None,
+        })
+        .unwrap();
+    }
+    w.finish().unwrap();
+    let config = dir.path().join("rft.json");
+    let run = dir.path().join("run");
+    let args = |steps: u32| {
+        std::fs::write(
+            &config,
+            format!(
+                r#"{{"num_generations": 2, "prompts_per_step": 1, "max_completion_length": 4, "max_steps": {steps}}}"#
+            ),
+        )
+        .unwrap();
+        vln_r1(&[
+            "rft",
+            "--data",
+            p(&store),
+            "--model",
+            p(&ckpt),
+            "--out",
+            p(&run),
+            "--config",
+            p(&config),
+        ])
+    };
+    let first = ok(&args(1));
+    assert!(first.contains("round     1"), "{first}");
+    let second = ok(&args(2));
+    assert!(
+        second.contains("round     2") && !second.contains("round     1"),
+        "{second}"
+    );
+    assert_eq!(SampleStore::open(&run.join("rollouts")).unwrap().len(), 2);
+    assert!(run.join("final/model.safetensors").is_file());
+    assert!(run.join("checkpoint-2/optimizer.safetensors").is_file());
+
+    let out = vln_r1(&["rft", "--model", p(&ckpt), "--out", p(&run)]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--data"));
+}
