@@ -3,20 +3,17 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use clap::Args;
 use env::datagen::{
     generate, load_gt_actions, DatagenConfig, DatagenEvent, DatagenInput, DatagenStats,
     DEFAULT_SHARD_SAMPLES, SHAREGPT_FILE, STATS_FILE,
 };
-use env::nav::NavParams;
-use env::task::{SceneLibrary, TaskDataset};
-use episodes::{EpisodeFilter, MemorySampler};
+use episodes::MemorySampler;
 
-use super::eval::AgentKind;
+use super::eval::{load_split, AgentKind, LoadedSplit};
 
 #[derive(Debug, Args)]
 pub struct DatagenArgs {
@@ -84,18 +81,16 @@ impl DatagenOptions {
 
     /// The split, its gt actions and the scenes, plus the selected episode indices.
     pub fn input(&self) -> anyhow::Result<(DatagenInput, Vec<usize>)> {
-        let dataset_dir = self
-            .dataset
-            .clone()
-            .unwrap_or_else(env::episode_gen::shipped_dataset_dir);
-        let scenes = self
-            .scenes
-            .clone()
-            .unwrap_or_else(habitat_assets::shipped::scenes_dir);
-        let dataset = TaskDataset::load_split(&dataset_dir, &self.split, &EpisodeFilter::default())
-            .with_context(|| {
-                format!("loading split {} of {}", self.split, dataset_dir.display())
-            })?;
+        let LoadedSplit {
+            dataset_dir,
+            library,
+            dataset,
+        } = load_split(
+            self.dataset.as_deref(),
+            self.scenes.as_deref(),
+            &self.split,
+            self.agent,
+        )?;
         let actions = load_gt_actions(&dataset_dir, &self.split)?;
         if actions.is_empty() {
             bail!(
@@ -105,7 +100,6 @@ impl DatagenOptions {
                 self.split
             );
         }
-        let library = SceneLibrary::new(&scenes, self.agent.config(), NavParams::default())?;
         let n = self
             .episodes
             .map_or(dataset.len(), |k| k.min(dataset.len()));
@@ -118,8 +112,8 @@ impl DatagenOptions {
         }
         Ok((
             DatagenInput {
-                library: Arc::new(library),
-                dataset: Arc::new(dataset),
+                library,
+                dataset,
                 actions,
                 dataset_dir: dataset_dir.display().to_string(),
                 split: self.split.clone(),

@@ -81,6 +81,33 @@ pub struct TaskArgs {
     pub hfov: f32,
 }
 
+/// A split of a VLN-CE dataset and the scenes its episodes run in.
+pub struct LoadedSplit {
+    pub dataset_dir: PathBuf,
+    pub library: Arc<SceneLibrary>,
+    pub dataset: Arc<TaskDataset>,
+}
+
+/// Loads `split` of `dataset` (default: the shipped dataset) with its scenes under `scenes` (default: the
+/// shipped houses): the one place `eval`, `rollout`, `datagen` and `rft --online` resolve their inputs.
+pub fn load_split(
+    dataset: Option<&Path>,
+    scenes: Option<&Path>,
+    split: &str,
+    agent: AgentKind,
+) -> anyhow::Result<LoadedSplit> {
+    let dataset_dir = dataset.map_or_else(env::episode_gen::shipped_dataset_dir, Path::to_path_buf);
+    let scenes = scenes.map_or_else(habitat_assets::shipped::scenes_dir, Path::to_path_buf);
+    let dataset = TaskDataset::load_split(&dataset_dir, split, &EpisodeFilter::default())
+        .with_context(|| format!("loading split {split} of {}", dataset_dir.display()))?;
+    let library = SceneLibrary::new(&scenes, agent.config(), NavParams::default())?;
+    Ok(LoadedSplit {
+        dataset_dir,
+        library: Arc::new(library),
+        dataset: Arc::new(dataset),
+    })
+}
+
 /// Everything a run needs, loaded from [`TaskArgs`].
 pub struct Task {
     pub dataset_dir: PathBuf,
@@ -93,19 +120,16 @@ pub struct Task {
 impl TaskArgs {
     pub fn load(&self) -> anyhow::Result<Task> {
         let spec: PolicySpec = self.policy.parse()?;
-        let dataset_dir = self
-            .dataset
-            .clone()
-            .unwrap_or_else(env::episode_gen::shipped_dataset_dir);
-        let scenes = self
-            .scenes
-            .clone()
-            .unwrap_or_else(habitat_assets::shipped::scenes_dir);
-        let dataset = TaskDataset::load_split(&dataset_dir, &self.split, &EpisodeFilter::default())
-            .with_context(|| {
-                format!("loading split {} of {}", self.split, dataset_dir.display())
-            })?;
-        let library = SceneLibrary::new(&scenes, self.agent.config(), NavParams::default())?;
+        let LoadedSplit {
+            dataset_dir,
+            library,
+            dataset,
+        } = load_split(
+            self.dataset.as_deref(),
+            self.scenes.as_deref(),
+            &self.split,
+            self.agent,
+        )?;
         let n = self
             .episodes
             .map_or(dataset.len(), |k| k.min(dataset.len()));
@@ -118,8 +142,8 @@ impl TaskArgs {
         }
         Ok(Task {
             dataset_dir,
-            library: Arc::new(library),
-            dataset: Arc::new(dataset),
+            library,
+            dataset,
             selection: (0..n).collect(),
             spec,
         })

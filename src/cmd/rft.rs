@@ -1,17 +1,14 @@
 //! `vln-r1 rft`: GRPO fine-tuning, offline over a sample store or closed-loop in the simulator.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use clap::Args;
-use env::nav::NavParams;
-use env::task::{SceneLibrary, Sensors, TaskDataset, VlnEnvConfig};
-use episodes::EpisodeFilter;
+use env::task::{Sensors, VlnEnvConfig};
 use rft::{run_offline, run_online, OfflineRun, OnlineRun, RftConfig, StepLog};
 use tch::{Device, Kind};
 
-use super::eval::AgentKind;
+use super::eval::{load_split, AgentKind, LoadedSplit};
 
 #[derive(Debug, Args)]
 pub struct RftArgs {
@@ -110,16 +107,11 @@ pub fn run(a: RftArgs) -> anyhow::Result<()> {
         None => RftConfig::default(),
     };
     let logs = if a.online {
-        let dataset_dir = a
-            .dataset
-            .clone()
-            .unwrap_or_else(env::episode_gen::shipped_dataset_dir);
-        let scenes = a
-            .scenes
-            .clone()
-            .unwrap_or_else(habitat_assets::shipped::scenes_dir);
-        let dataset = TaskDataset::load_split(&dataset_dir, &a.split, &EpisodeFilter::default())
-            .with_context(|| format!("loading split {} of {}", a.split, dataset_dir.display()))?;
+        let LoadedSplit {
+            dataset_dir,
+            library,
+            dataset,
+        } = load_split(a.dataset.as_deref(), a.scenes.as_deref(), &a.split, a.agent)?;
         if dataset.is_empty() {
             bail!(
                 "split {} of {} has no episodes",
@@ -127,10 +119,9 @@ pub fn run(a: RftArgs) -> anyhow::Result<()> {
                 dataset_dir.display()
             );
         }
-        let library = SceneLibrary::new(&scenes, a.agent.config(), NavParams::default())?;
         let run = OnlineRun {
-            library: Arc::new(library),
-            dataset: Arc::new(dataset),
+            library,
+            dataset,
             env: VlnEnvConfig {
                 max_steps: config.online.max_episode_steps,
                 sensors: Sensors::RGB,
