@@ -2,22 +2,13 @@
 //! that resumes, then `vln-r1 bench datagen`.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use episodes::prompt::count_placeholders;
 use episodes::split::{split_file, FileKind};
 use episodes::{EpisodeDataset, GroundTruth, SampleStore};
 
-fn vln_r1(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vln-r1"))
-        .args(args)
-        .output()
-        .expect("vln-r1 runs")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+mod common;
+use common::{text, vln_r1};
 
 /// The first `n` train episodes and their gt as a dataset of their own, and the scenes they use, under
 /// `dir` (so the navmesh cache is written there, not into the source tree).

@@ -1,23 +1,14 @@
 //! End-to-end: `vln-r1 episodes validate|stats` on the episodes crate's fixtures.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-fn vln_r1(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vln-r1"))
-        .args(args)
-        .output()
-        .expect("vln-r1 runs")
-}
+mod common;
+use common::{text, vln_r1};
 
 fn fixture(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("episodes/tests/fixtures")
         .join(rel)
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 #[test]

@@ -1,30 +1,10 @@
 //! End-to-end: `vln-r1 model init`, `model forward` and `model generate` on a fresh tiny checkpoint.
 //! (Parity of the same code path with transformers is agent's tests/parity.rs.)
 
-use std::path::Path;
-use std::process::{Command, Output};
-
 use tch::{Kind, Tensor};
 
-fn vln_r1(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vln-r1"))
-        .args(args)
-        .output()
-        .expect("vln-r1 runs")
-}
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "vln-r1 failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout.clone()).unwrap()
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
+mod common;
+use common::{ok, p, vln_r1};
 
 #[test]
 fn init_forward_and_generate_on_a_tiny_checkpoint() {

@@ -1,23 +1,9 @@
 //! End-to-end: `vln-r1 nav sample` and `vln-r1 nav geodesic` on a copy of a shipped house.
 
 use std::path::Path;
-use std::process::{Command, Output};
 
-fn vln_r1(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vln-r1"))
-        .args(args)
-        .output()
-        .expect("vln-r1 runs")
-}
-
-fn stdout(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "vln-r1 failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout.clone()).unwrap()
-}
+mod common;
+use common::{ok as stdout, vln_r1};
 
 fn vec3(line: &str) -> [f32; 3] {
     let v: Vec<f32> = line.split(',').map(|x| x.parse().unwrap()).collect();

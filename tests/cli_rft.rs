@@ -1,31 +1,11 @@
 //! End-to-end: `vln-r1 rft` offline on a tiny checkpoint and a two-sample store, then resumed to one more
 //! round; and the flag contract (`--data` is required without `--online`).
 
-use std::path::Path;
-use std::process::{Command, Output};
-
 use episodes::store::{SampleStore, SampleStoreWriter};
 use episodes::{Action, PromptConfig, Sample};
 
-fn vln_r1(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vln-r1"))
-        .args(args)
-        .output()
-        .expect("vln-r1 runs")
-}
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "vln-r1 failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout.clone()).unwrap()
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
+mod common;
+use common::{ok, p, vln_r1};
 
 #[test]
 fn offline_rft_runs_resumes_and_writes_rollouts() {

@@ -2,21 +2,12 @@
 //! dataset, with the scenes they need copied to a temp directory (the navmesh cache is written there).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use episodes::split::{split_file, FileKind};
 use episodes::{EpisodeDataset, GroundTruth};
 
-fn vln_r1(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vln-r1"))
-        .args(args)
-        .output()
-        .expect("vln-r1 runs")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+mod common;
+use common::{text, vln_r1};
 
 fn shipped() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("habitat_assets/data/R2R_VLNCE_shipped")
