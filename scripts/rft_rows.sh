@@ -4,7 +4,8 @@
 # datagen.json so that RFT and eval show the model what SFT trained it on.
 #   scripts/rft_rows.sh SFT_MODEL DATA_STORE OUT [EPISODES] [OFFLINE_CONFIG] [ONLINE_CONFIG]
 # Defaults: the first 20 val_unseen episodes (CPU time), scripts/rft_{offline,online}_tiny.json; MAX_STEPS=N
-# caps eval episodes (default 500, VLN-CE's).
+# caps eval episodes (default 500, VLN-CE's); EXECUTE=K runs K of the N predicted actions per decision (default 6,
+# as the demo; 1 re-plans every step at six times the CPU cost).
 # Each step resumes if rerun (rft and eval both resume from OUT).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,7 +23,7 @@ mkdir -p "$OUT"
 FRAMES=(--width "$W" --height "$H" --hfov "$FOV")
 # One environment per episode: the policy generates for all of them in one batch (what makes CPU eval bearable).
 EVAL=(eval --split val_unseen --seed 0 --episodes "$EPISODES" --envs "$EPISODES" --max-steps "${MAX_STEPS:-500}"
-  --memory "$MEM" --device cpu "${FRAMES[@]}")
+  --memory "$MEM" --execute "${EXECUTE:-6}" --device cpu "${FRAMES[@]}")
 # The online config's memory must be the store's too.
 python3 -c '
 import json, sys

@@ -42,11 +42,13 @@ enum Command {
     Sft(cmd::sft::SftArgs),
     /// Render an egocentric frame (RGB, depth) or a top-down map (`render topdown`).
     Render(cmd::render::RenderArgs),
+    /// The whole loop on the shipped world within a time budget: datagen, SFT, RFT, evals against the
+    /// baselines, rollouts, and a report (resumable).
+    Demo(cmd::demo::DemoArgs),
 }
 
-fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let result = match cli.command {
+fn dispatch(command: Command) -> anyhow::Result<()> {
+    match command {
         Command::Model(a) => cmd::model::run(a),
         Command::Episodes(a) => cmd::episodes::run(a),
         Command::Bench(a) => cmd::bench::run(a),
@@ -58,7 +60,21 @@ fn main() -> ExitCode {
         Command::Rft(a) => cmd::rft::run(a),
         Command::Datagen(a) => cmd::datagen::run(a),
         Command::Sft(a) => cmd::sft::run(a),
-    };
+        Command::Demo(a) => cmd::demo::run(a, &run_argv),
+    }
+}
+
+/// Runs a subcommand line (without the program name) in this process: how the demo runs its stages, with
+/// the same parsing and validation as the command line.
+fn run_argv(argv: &[String]) -> anyhow::Result<()> {
+    let cli =
+        Cli::try_parse_from(std::iter::once("vln-r1".to_owned()).chain(argv.iter().cloned()))?;
+    dispatch(cli.command)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = dispatch(cli.command);
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -8,6 +8,8 @@ pub mod bench_model;
 pub mod bench_nav;
 pub mod bench_scenes;
 pub mod datagen;
+pub mod demo;
+pub mod demo_report;
 pub mod episodes;
 pub mod episodes_gen;
 pub mod eval;
