@@ -106,6 +106,24 @@ pub fn run(a: RftArgs) -> anyhow::Result<()> {
         Some(p) => RftConfig::from_file(p)?,
         None => RftConfig::default(),
     };
+    // A bar over the rounds; each round's line is printed above it (and alone when stderr is not a terminal).
+    // max_steps 0 means "by epochs": the round count is not known up front.
+    let (bar, template) = match config.max_steps {
+        0 => (
+            indicatif::ProgressBar::no_length(),
+            "{spinner} {pos} rounds [{elapsed_precise}] {msg}",
+        ),
+        n => (
+            indicatif::ProgressBar::new(n as u64),
+            "{bar:30} {pos}/{len} rounds [{elapsed_precise} < {eta_precise}] {msg}",
+        ),
+    };
+    bar.set_style(indicatif::ProgressStyle::with_template(template).expect("valid template"));
+    let on_step = |log: &StepLog| {
+        bar.suspend(|| print_step(log));
+        bar.set_position(log.step);
+        bar.set_message(format!("reward {:.3}", log.reward));
+    };
     let logs = if a.online {
         let LoadedSplit {
             dataset_dir,
@@ -136,7 +154,7 @@ pub fn run(a: RftArgs) -> anyhow::Result<()> {
             device,
             kind,
         };
-        run_online(&run, print_step)?
+        run_online(&run, on_step)?
     } else {
         let Some(data) = a.data.clone() else {
             bail!("--data STORE is required without --online");
@@ -149,8 +167,9 @@ pub fn run(a: RftArgs) -> anyhow::Result<()> {
             device,
             kind,
         };
-        run_offline(&run, print_step)?
+        run_offline(&run, on_step)?
     };
+    bar.finish_and_clear();
     println!(
         "rft: {} rounds this run; final model in {}",
         logs.len(),
