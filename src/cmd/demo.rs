@@ -230,29 +230,7 @@ fn stages(plan: &Plan, out: &Layout, device: &str, threads: Option<i32>) -> (Vec
         done_when: out.path("model/rft/final/config.json"),
     });
 
-    let episodes = plan.eval_episodes.to_string();
     let max_steps = plan.eval_max_steps.to_string();
-    let eval = |policy: &str, dir: &str| {
-        let mut a = argv(&[
-            "eval",
-            "--split",
-            "val_unseen",
-            "--policy",
-            policy,
-            "--episodes",
-            &episodes,
-            "--envs",
-            &episodes,
-            "--seed",
-            &seed,
-            "--max-steps",
-            &max_steps,
-            "--out",
-            &out.s(dir),
-        ]);
-        a.extend(argv(&frames));
-        a
-    };
     let model_flags = argv(&[
         "--memory",
         &plan.memory,
@@ -263,63 +241,16 @@ fn stages(plan: &Plan, out: &Layout, device: &str, threads: Option<i32>) -> (Vec
         "--device",
         device,
     ]);
-    let mut rows = Vec::new();
-    for (label, policy, dir, uses_model) in [
-        ("random", "random".to_owned(), "eval/random", false),
-        ("forward", "forward".to_owned(), "eval/forward", false),
-        (
-            "oracle (expert follower)",
-            "oracle".to_owned(),
-            "eval/oracle",
-            false,
-        ),
-        (
-            "SFT",
-            format!("model:{}", out.s("model/sft/final")),
-            "eval/sft",
-            true,
-        ),
-        (
-            "SFT + RFT (offline GRPO)",
-            format!("model:{}", out.s("model/rft/final")),
-            "eval/rft",
-            true,
-        ),
-    ] {
-        let mut a = eval(&policy, dir);
-        if uses_model {
-            a.extend(model_flags.iter().cloned());
-        }
-        list.push(Stage {
-            name: "eval",
-            what: format!(
-                "{label} on the first {} val_unseen episodes (seed {}, step cap {})",
-                plan.eval_episodes, plan.seed, plan.eval_max_steps
-            ),
-            argv: a,
-            done_when: out.path(&format!("{dir}/metrics.json")),
-        });
-        rows.push(Row {
-            label: label.to_owned(),
-            eval_dir: out.path(dir),
-        });
-    }
-
-    let n = plan.rollout_episodes.to_string();
-    for (policy, dir, extra) in [
-        (
-            format!("model:{}", out.s("model/rft/final")),
-            "rollouts/rft",
-            true,
-        ),
-        ("oracle".to_owned(), "rollouts/oracle", false),
-    ] {
+    // `eval` and `rollout` take the same task options: the first `n` val_unseen episodes, one env each, the
+    // demo's frames, and the VLM policy's flags when the policy is a model.
+    let task_line = |command: &str, policy: &str, n: usize, dir: &str| {
+        let n = n.to_string();
         let mut a = argv(&[
-            "rollout",
+            command,
             "--split",
             "val_unseen",
             "--policy",
-            &policy,
+            policy,
             "--episodes",
             &n,
             "--envs",
@@ -332,17 +263,65 @@ fn stages(plan: &Plan, out: &Layout, device: &str, threads: Option<i32>) -> (Vec
             &out.s(dir),
         ]);
         a.extend(argv(&frames));
-        if extra {
+        if policy.starts_with("model:") {
             a.extend(model_flags.iter().cloned());
         }
+        a
+    };
+    let mut rows = Vec::new();
+    for (label, policy, dir) in [
+        ("random", "random".to_owned(), "eval/random"),
+        ("forward", "forward".to_owned(), "eval/forward"),
+        (
+            "oracle (expert follower)",
+            "oracle".to_owned(),
+            "eval/oracle",
+        ),
+        (
+            "SFT",
+            format!("model:{}", out.s("model/sft/final")),
+            "eval/sft",
+        ),
+        (
+            "SFT + RFT (offline GRPO)",
+            format!("model:{}", out.s("model/rft/final")),
+            "eval/rft",
+        ),
+    ] {
+        list.push(Stage {
+            name: "eval",
+            what: format!(
+                "{label} on the first {} val_unseen episodes (seed {}, step cap {})",
+                plan.eval_episodes, plan.seed, plan.eval_max_steps
+            ),
+            argv: task_line("eval", &policy, plan.eval_episodes, dir),
+            done_when: out.path(&format!("{dir}/metrics.json")),
+        });
+        rows.push(Row {
+            label: label.to_owned(),
+            eval_dir: out.path(dir),
+        });
+    }
+
+    for (policy, dir, who) in [
+        (
+            format!("model:{}", out.s("model/rft/final")),
+            "rollouts/rft",
+            "the RFT model",
+        ),
+        (
+            "oracle".to_owned(),
+            "rollouts/oracle",
+            "the expert follower",
+        ),
+    ] {
         list.push(Stage {
             name: "rollout",
             what: format!(
                 "{} on the first {} val_unseen episodes: trajectory, top-down map, egocentric GIF each",
-                if extra { "the RFT model" } else { "the expert follower" },
-                plan.rollout_episodes
+                who, plan.rollout_episodes
             ),
-            argv: a,
+            argv: task_line("rollout", &policy, plan.rollout_episodes, dir),
             done_when: out.path(&format!("{dir}/done.json")),
         });
     }
