@@ -7,14 +7,17 @@ _vln_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 _vln_reqs="torch==2.11.0 transformers==4.57.1 safetensors==0.6.2 tokenizers==0.22.1 numpy==2.2.6 pillow==11.3.0"
 if [ ! -f "$_vln_root/.venv/.vln-r1-reqs" ] || [ "$(cat "$_vln_root/.venv/.vln-r1-reqs")" != "$_vln_reqs" ]; then
   echo "bootstrap: installing into $_vln_root/.venv: $_vln_reqs (first time: ~2 min, 4.6 GB)" >&2
-  # Subshell: a failure must not leave `set -e` behind in a shell that sourced this file.
-  (
-    set -euo pipefail
-    python3 -m venv "$_vln_root/.venv"
-    # shellcheck disable=SC2086
-    "$_vln_root/.venv/bin/pip" install --quiet --disable-pip-version-check $_vln_reqs
-    echo "$_vln_reqs" > "$_vln_root/.venv/.vln-r1-reqs"
-  ) || { echo "bootstrap: installing the torch venv failed" >&2; return 1 2>/dev/null || exit 1; }
+  # Explicit `&&`: `set -e` is ignored on the left of `||`, so without the chain a failed pip (a full disk,
+  # say) would still write the marker and leave a broken venv that every later run trusts.
+  # shellcheck disable=SC2086
+  if ! { python3 -m venv "$_vln_root/.venv" &&
+    "$_vln_root/.venv/bin/pip" install --quiet --disable-pip-version-check $_vln_reqs &&
+    echo "$_vln_reqs" > "$_vln_root/.venv/.vln-r1-reqs"; }; then
+    echo "bootstrap: installing the torch venv into $_vln_root/.venv failed (see pip's error above; df -h shows free disk)" >&2
+    rm -f "$_vln_root/.venv/.vln-r1-reqs"
+    unset _vln_root _vln_reqs
+    return 1 2>/dev/null || exit 1
+  fi
 fi
 export VIRTUAL_ENV="$_vln_root/.venv"
 export PATH="$_vln_root/.venv/bin:$PATH"
