@@ -3,7 +3,7 @@
 //! top-down map (PNG) and egocentric video (GIF).
 
 use std::collections::HashSet;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -425,25 +425,12 @@ fn write_map(rec: &Recording, resolution: f32) -> Result<()> {
     map.save_png(&rec.dir.join("map.png"))
 }
 
-/// Writes a file through a temp file in the same directory, then renames.
+/// Writes a file through a temp file in the same directory, then renames (`episodes::file::write_atomic`).
 pub(crate) fn write_atomic(
     path: &Path,
     fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    std::fs::create_dir_all(dir).map_err(io_err(dir))?;
-    let tmp = tempfile::NamedTempFile::new_in(dir).map_err(io_err(path))?;
-    {
-        let mut w = BufWriter::new(tmp.as_file());
-        fill(&mut w).map_err(io_err(path))?;
-        w.flush().map_err(io_err(path))?;
-    }
-    tmp.as_file().sync_all().map_err(io_err(path))?;
-    tmp.persist(path).map_err(|e| io_err(path)(e.error))?;
-    Ok(())
+    Ok(episodes::file::write_atomic(path, fill)?)
 }
 
 /// Reads a trajectory file back.

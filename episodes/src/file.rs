@@ -177,6 +177,8 @@ pub fn write_json<T: Serialize + ?Sized>(path: &Path, value: &T) -> Result<()> {
 
 /// Writes through `fill` into a temp file beside `path`, gzip-compressing for `.gz` names, syncs it and
 /// renames it over `path`. Either the old file or the complete new one is visible, never a partial one.
+/// The workspace's one atomic writer for data files (env's trajectories, eval results and nav caches, the
+/// demo's reports use it too).
 pub fn write_atomic(
     path: &Path,
     fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
@@ -184,10 +186,13 @@ pub fn write_atomic(
     let dir = parent_dir(path);
     let err = |e: io::Error| EpisodeError::io(path, e);
     fs::create_dir_all(&dir).map_err(err)?;
-    let tmp = tempfile::Builder::new()
-        .prefix(".tmp-")
-        .tempfile_in(&dir)
-        .map_err(err)?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".tmp-");
+    // Temp files are created private (0600); the renamed file is an ordinary output, so it gets the mode any
+    // `File::create` gets (0666 less the umask).
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    let tmp = builder.tempfile_in(&dir).map_err(err)?;
     {
         let mut buffered = io::BufWriter::with_capacity(1 << 20, tmp.as_file());
         if is_gzip_name(path) {
@@ -264,6 +269,20 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, ["x.json"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn atomic_write_gives_the_mode_of_an_ordinary_new_file() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let ordinary = dir.path().join("ordinary");
+        fs::File::create(&ordinary).unwrap();
+        let atomic = dir.path().join("atomic.json");
+        write_json(&atomic, "x").unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        // Not the temp file's private 0600: readable by whoever may read the user's other outputs.
+        assert_eq!(mode(&atomic), mode(&ordinary));
     }
 
     #[test]

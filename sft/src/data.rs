@@ -2,6 +2,7 @@
 //! answer), the held-out split, the seeded epoch order grouped by length, and collation with the answer-only
 //! loss mask. The store is read only through `episodes::SampleStore` (the one reader datagen's output has).
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use agent::chat::{navigation_chat, render_chat};
@@ -144,6 +145,51 @@ pub fn split_by_episode(store: &SampleStore, val_fraction: f64) -> Result<(Vec<u
     Ok((train, val))
 }
 
+/// Copies per epoch of each sample given its next action: `round((n_max / n_action)^balance)`, at least 1,
+/// so the most frequent action keeps one copy and rarer ones are repeated (a deterministic form of
+/// PyTorch's `WeightedRandomSampler` that keeps every sample in every epoch).
+pub fn balance_repeats(next_actions: &[Action], balance: f64) -> Vec<usize> {
+    let mut counts: HashMap<Action, usize> = HashMap::new();
+    for a in next_actions {
+        *counts.entry(*a).or_default() += 1;
+    }
+    let n_max = counts.values().copied().max().unwrap_or(1) as f64;
+    next_actions
+        .iter()
+        .map(|a| {
+            let ratio = n_max / counts[a] as f64;
+            (ratio.powf(balance).round() as usize).max(1)
+        })
+        .collect()
+}
+
+/// The training indices with each repeated as [`balance_repeats`] says (store order kept; the epoch
+/// shuffle mixes the copies). `balance` 0 returns the indices unchanged without reading the store.
+pub fn oversample_by_next_action(
+    store: &SampleStore,
+    indices: &[u64],
+    balance: f64,
+) -> Result<Vec<u64>> {
+    if balance == 0.0 {
+        return Ok(indices.to_vec());
+    }
+    let mut next = Vec::with_capacity(indices.len());
+    for &i in indices {
+        let sample = store.get(i)?;
+        let first = *sample
+            .target
+            .first()
+            .ok_or_else(|| sample_err(store, i, "field target: empty".into()))?;
+        next.push(first);
+    }
+    let repeats = balance_repeats(&next, balance);
+    Ok(indices
+        .iter()
+        .zip(repeats)
+        .flat_map(|(&i, r)| std::iter::repeat_n(i, r))
+        .collect())
+}
+
 /// Micro-batches of one epoch: a seeded shuffle (seed, epoch), then, as Hugging Face's
 /// `LengthGroupedSampler`, mega-batches of 50 micro-batches sorted by length so each micro-batch pads little
 /// while the order stays random. `lengths[k]` is the length of `indices[k]`. The last micro-batch may be short.
@@ -222,4 +268,41 @@ pub fn lengths(store: &SampleStore, indices: &[u64], processor: &Processor) -> R
 /// Opens a store, naming it in the error.
 pub fn open_store(path: &Path) -> Result<SampleStore> {
     Ok(SampleStore::open(path)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn balance_repeats_rarer_next_actions() {
+        use Action::*;
+        // 16 FORWARD, 4 TURN_LEFT, 1 STOP.
+        let mut actions = vec![MoveForward; 16];
+        actions.extend([TurnLeft; 4]);
+        actions.push(Stop);
+        let copies = |a: Action, b: f64| {
+            balance_repeats(&actions, b)[actions.iter().position(|x| *x == a).unwrap()]
+        };
+        // Off: everything once.
+        assert!(balance_repeats(&actions, 0.0).iter().all(|&r| r == 1));
+        // Full balance: each action ends with as many copies as FORWARD has samples.
+        assert_eq!(
+            (
+                copies(MoveForward, 1.0),
+                copies(TurnLeft, 1.0),
+                copies(Stop, 1.0)
+            ),
+            (1, 4, 16)
+        );
+        // Square root: 16/4 -> 2, 16/1 -> 4.
+        assert_eq!(
+            (
+                copies(MoveForward, 0.5),
+                copies(TurnLeft, 0.5),
+                copies(Stop, 0.5)
+            ),
+            (1, 2, 4)
+        );
+    }
 }

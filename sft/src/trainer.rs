@@ -22,7 +22,8 @@ use crate::checkpoint::{
 };
 use crate::config::{parse_device, SftConfig};
 use crate::data::{
-    answer_nll_sum, collate, encode_sample, epoch_batches, lengths, split_by_episode, EncodedSample,
+    answer_nll_sum, collate, encode_sample, epoch_batches, lengths, oversample_by_next_action,
+    split_by_episode, EncodedSample,
 };
 use crate::error::{Result, SftError};
 use crate::schedule::LrSchedule;
@@ -145,6 +146,7 @@ pub fn train(
 
     let store = SampleStore::open(&run.data)?;
     let (train_idx, val_idx) = split_by_episode(&store, cfg.val_fraction)?;
+    let train_idx = oversample_by_next_action(&store, &train_idx, cfg.next_action_balance)?;
     if train_idx.is_empty() {
         return Err(SftError::config(
             "val_fraction",

@@ -330,23 +330,7 @@ fn stages(plan: &Plan, out: &Layout, device: &str, threads: Option<i32>) -> (Vec
 
 /// Writes `bytes` to `path` through a temp file in the same directory and a rename.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    use std::io::Write;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("creating a temp file in {}", dir.display()))?;
-    tmp.write_all(bytes)
-        .with_context(|| format!("writing {}", path.display()))?;
-    // Temp files are created 0600; a report is meant to be read by others, as any file `create` writes.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        tmp.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o644))
-            .with_context(|| format!("setting permissions of {}", path.display()))?;
-    }
-    tmp.persist(path)
-        .with_context(|| format!("renaming into {}", path.display()))?;
+    episodes::file::write_atomic(path, |w| w.write_all(bytes))?;
     Ok(())
 }
 

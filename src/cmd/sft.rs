@@ -63,6 +63,9 @@ pub struct SftArgs {
     pub val_fraction: Option<f64>,
     #[arg(long)]
     pub eval_samples: Option<usize>,
+    /// Oversample by next action, 0 (off) to 1 (balanced): copies = round((n_max / n_action)^B).
+    #[arg(long)]
+    pub next_action_balance: Option<f64>,
     /// libtorch intra-op threads (default: libtorch's choice).
     #[arg(long)]
     pub threads: Option<i32>,
@@ -92,7 +95,8 @@ impl SftArgs {
             save_total_limit,
             eval_steps,
             val_fraction,
-            eval_samples
+            eval_samples,
+            next_action_balance
         );
         if self.max_steps.is_some() {
             c.max_steps = self.max_steps;

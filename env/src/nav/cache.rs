@@ -8,7 +8,6 @@
 //! build parameters, origin, then the arrays
 //! `col_start`, `span_y`, `span_top`, `links`, `clearance`, `island`, `island_size`. The move table is derived on load.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use habitat_assets::Scene;
@@ -111,16 +110,8 @@ pub fn load_or_build(
     Ok((surface, outcome))
 }
 
-fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.write_all(data)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
+fn write_atomic(path: &Path, data: &[u8]) -> episodes::Result<()> {
+    episodes::file::write_atomic(path, |w| w.write_all(data))
 }
 
 /// Removes the caches of older versions of the scene for the same configuration (other agent sizes and
