@@ -267,6 +267,9 @@ mod tests {
         std::fs::write(&p, r#"{"warmup_ratio": 2}"#).unwrap();
         let err = SftConfig::from_file(&p).unwrap_err().to_string();
         assert!(err.contains("warmup_ratio"), "{err}");
+        std::fs::write(&p, r#"{"next_action_balance": 1.5}"#).unwrap();
+        let err = SftConfig::from_file(&p).unwrap_err().to_string();
+        assert!(err.contains("next_action_balance"), "{err}");
 
         let mut other = c.clone();
         other.save_steps = 3;
