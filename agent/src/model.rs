@@ -154,7 +154,10 @@ impl Qwen2VL {
         ] {
             let Some(pixels) = pixels else { continue };
             let features = self.vision.forward(pixels, grids).to_kind(embeds.kind());
-            let mask = batch.input_ids.eq(token);
+            let mask = match &batch.vision_region {
+                Some(region) => batch.input_ids.eq(token).logical_and(region),
+                None => batch.input_ids.eq(token),
+            };
             let n_tokens = mask.sum(Kind::Int64).int64_value(&[]);
             if n_tokens != features.size()[0] {
                 return Err(AgentError::Input(format!("{what} features and {what} tokens do not match: tokens {n_tokens}, features {}", features.size()[0])));

@@ -142,6 +142,10 @@ pub struct Batch {
     pub video_grid_thw: Vec<[i64; 3]>,
     /// Host copies: unpadded lengths per row.
     pub lengths: Vec<usize>,
+    /// `[B, S]` bool, true on the prompt tokens: the only places where image / video pad tokens stand for
+    /// vision features. `None` (a batch of prompts): everywhere. A completion is text whatever tokens it
+    /// holds, as the decode loop fed them (a sampled `<|image_pad|>` is its plain embedding, text position).
+    pub vision_region: Option<Tensor>,
 }
 
 impl Batch {
@@ -161,7 +165,7 @@ impl Batch {
         device: Device,
     ) -> Result<Batch> {
         let seqs: Vec<&[i64]> = prompts.iter().map(|p| p.input_ids.as_slice()).collect();
-        Self::collate_parts(&seqs, prompts, cfg, pad_id, device)
+        Self::collate_parts(&seqs, prompts, cfg, pad_id, device, false)
     }
 
     /// Batch of prompt + completion sequences for training, and the [B, S] f32 mask of completion tokens.
@@ -185,7 +189,7 @@ impl Batch {
             .map(|(p, c)| [p.input_ids.as_slice(), c].concat())
             .collect();
         let seqs: Vec<&[i64]> = joined.iter().map(Vec::as_slice).collect();
-        let batch = Self::collate_parts(&seqs, prompts, cfg, pad_id, device)?;
+        let batch = Self::collate_parts(&seqs, prompts, cfg, pad_id, device, true)?;
         let s = batch.seq_len() as usize;
         let mut mask = vec![0f32; prompts.len() * s];
         for (b, c) in completions.iter().enumerate() {
@@ -199,12 +203,14 @@ impl Batch {
         Ok((batch, mask))
     }
 
+    /// `seqs[row]` starts with `prompts[row]`'s tokens; with `completions`, what follows them is text.
     fn collate_parts(
         seqs: &[&[i64]],
         prompts: &[Prompt],
         cfg: &Qwen2VLConfig,
         pad_id: i64,
         device: Device,
+        completions: bool,
     ) -> Result<Batch> {
         if seqs.is_empty() {
             return Err(AgentError::Input("empty batch".into()));
@@ -224,6 +230,7 @@ impl Batch {
         let mut ids = vec![pad_id; b * s];
         let mut mask = vec![0i64; b * s];
         let mut pos = vec![1i64; 3 * b * s];
+        let mut region = vec![false; b * s];
         let mut deltas = Vec::with_capacity(b);
         for (row, (seq, prompt)) in seqs.iter().zip(prompts).enumerate() {
             let off = s - seq.len();
@@ -231,20 +238,37 @@ impl Batch {
             mask[row * s + off..(row + 1) * s]
                 .iter_mut()
                 .for_each(|m| *m = 1);
-            let rows = rope_positions(
-                seq,
+            let prompt_len = prompt.input_ids.len().min(seq.len());
+            region[row * s + off..row * s + off + prompt_len]
+                .iter_mut()
+                .for_each(|r| *r = true);
+            let mut rows = rope_positions(
+                &seq[..prompt_len],
                 &spec,
                 &mut prompt.images.iter().map(|g| g.grid_thw),
                 &mut prompt.videos.iter().map(|g| g.grid_thw),
             )
             .map_err(|e| AgentError::Input(format!("batch row {row}: {e}")))?;
+            // The completion continues as text, one position per token, as decoding stepped.
+            let next = rows[0]
+                .iter()
+                .chain(&rows[1])
+                .chain(&rows[2])
+                .max()
+                .map_or(0, |m| m + 1);
+            for r in rows.iter_mut() {
+                r.extend(next..next + (seq.len() - prompt_len) as i64);
+            }
             let mut max = -1;
             for (r, values) in rows.iter().enumerate() {
                 pos[(r * b + row) * s + off..(r * b + row + 1) * s].copy_from_slice(values);
                 max = max.max(values.iter().copied().max().unwrap_or(-1));
             }
             deltas.push(max + 1 - s as i64);
-            let n_img = seq.iter().filter(|&&x| x == cfg.image_token_id).count() as i64;
+            let n_img = seq[..prompt_len]
+                .iter()
+                .filter(|&&x| x == cfg.image_token_id)
+                .count() as i64;
             let want: i64 = prompt
                 .images
                 .iter()
@@ -297,6 +321,8 @@ impl Batch {
             pixel_values_videos,
             video_grid_thw,
             lengths: seqs.iter().map(|x| x.len()).collect(),
+            vision_region: completions
+                .then(|| Tensor::from_slice(&region).view([bi, si]).to_device(device)),
         })
     }
 

@@ -239,3 +239,57 @@ fn cached_decoding_and_training_logprobs_agree_with_full_forward() {
         .count();
     assert!(grads > 10, "only {grads} parameters got a gradient");
 }
+
+/// A completion is text whatever tokens it holds: a sampled `<|vision_start|><|image_pad|>` (an untrained policy
+/// samples any token) is scored by the training forward exactly as the decode loop produced it (plain
+/// embeddings, text positions), instead of being taken for an image that has no pixels.
+#[test]
+fn completions_with_vision_tokens_score_as_decoded() {
+    let (root, m) = manifest();
+    let spec = &m["models"]["gqa_untied_sharded"];
+    let pipe = load(&root.join(spec["dir"].as_str().unwrap()));
+    let chat = load_messages(&root.join("one_image.json")).unwrap();
+    let prompts = pipe.prompts(&[chat]).unwrap();
+    let cfg = &pipe.model.config;
+    let text_token = prompts[0].input_ids[1];
+    let completion = vec![
+        cfg.vision_start_token_id,
+        cfg.image_token_id,
+        cfg.image_token_id,
+        cfg.video_token_id,
+        text_token,
+    ];
+
+    // Decode-loop log-probs of the forced completion.
+    let batch = pipe.collate(&prompts).unwrap();
+    let mut cache = pipe.model.new_cache();
+    let mut decoded = Vec::new();
+    tch::no_grad(|| {
+        let mut logits = pipe.model.prefill(&batch, &mut cache).unwrap();
+        for (j, &tok) in completion.iter().enumerate() {
+            let lp = logits.to_kind(Kind::Float).log_softmax(-1, Kind::Float);
+            decoded.push(lp.double_value(&[0, tok]));
+            let position = cache.len() + batch.rope_deltas[0];
+            assert_eq!(cache.len(), batch.seq_len() + j as i64);
+            logits = pipe.model.decode_step(
+                &Tensor::from_slice(&[tok]),
+                &Tensor::from_slice(&[position]),
+                &mut cache,
+            );
+        }
+    });
+
+    let (batch, mask) = pipe
+        .collate_with_completions(&prompts, std::slice::from_ref(&completion))
+        .unwrap();
+    let lp = pipe.model.forward_logprobs(&batch, &mask, 1.0).unwrap();
+    let s = batch.seq_len();
+    let n = completion.len() as i64;
+    for (j, want) in decoded.iter().enumerate() {
+        let got = lp.double_value(&[0, s - n + j as i64]);
+        assert!(
+            (got - want).abs() < 1e-4,
+            "completion token {j}: training forward {got} vs decode {want}"
+        );
+    }
+}

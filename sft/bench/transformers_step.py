@@ -1,7 +1,8 @@
 """Reference SFT step time: plain transformers + torch on the same checkpoint and samples as `vln-r1 sft`.
 
 Usage: python transformers_step.py CHECKPOINT_DIR DATAGEN_DIR STEPS BATCH [device] [dtype]
-Reads DATAGEN_DIR/vln_ego.json (the sharegpt file `vln-r1 datagen` writes next to the sample store), builds
+Reads DATAGEN_DIR/vln_ego.json (the sharegpt file `vln-r1 datagen` writes next to the sample store), takes its
+full-history samples (what `vln-r1 sft`'s length-grouped batches time), builds
 the same chat (prompt with one image per <image>, answer as the assistant turn), masks the prompt with -100
 (answer-only loss, as vln-r1 sft), and times forward + backward + AdamW steps. Prints one JSON line.
 """
@@ -48,6 +49,10 @@ def main(ckpt, data, steps, batch, device="cuda", dtype="bfloat16"):
     model = Qwen2VLForConditionalGeneration.from_pretrained(ckpt, dtype=dtype).to(device).train()
     opt = torch.optim.AdamW(model.parameters(), lr=5e-6, weight_decay=0.0)
     samples = json.load(open(os.path.join(data, "vln_ego.json")))
+    # Full-history samples only: `vln-r1 sft` groups batches by length, longest first, so its timed steps see
+    # full-history samples; the file's first samples (episode starts, short history) would be ~40% shorter.
+    most = max(len(s["images"]) for s in samples)
+    samples = [s for s in samples if len(s["images"]) == most]
     texts, imgs, prompt_lens = [], [], []
     for s in samples[: steps * batch + batch]:
         messages, answer, images = chat(s, data)
@@ -84,6 +89,7 @@ def main(ckpt, data, steps, batch, device="cuda", dtype="bfloat16"):
     secs = time.perf_counter() - start
     print(json.dumps({"impl": "transformers", "steps": steps, "batch": batch, "seconds_per_step": secs / steps,
                       "samples_per_second": steps * batch / secs, "tokens_per_second": tokens / secs,
+                      "tokens_per_sample": tokens / (steps * batch),
                       "peak_gib": torch.cuda.max_memory_allocated() / 2**30 if device.startswith("cuda") else None}))
 
 
