@@ -26,6 +26,11 @@ fn demo_writes_a_valid_report_and_reuses_its_stages() {
         "1",
     ]));
     assert!(first.contains("demo done"), "{first}");
+    // The model evals say how many answers did not parse (the metrics alone hide why a model stops).
+    assert!(
+        first.contains("not exactly 6 valid options"),
+        "no policy report in: {first}"
+    );
 
     let report = json(&out.join("report.json"));
     let rows = report["table"].as_array().expect("table is a list");

@@ -71,6 +71,18 @@ pub struct PolicyStats {
     pub fallbacks: u64,
 }
 
+impl PolicyStats {
+    /// E.g. `120 answers, 30 (25.0%) not exactly 6 valid options, 12 of them without one valid option (ran STOP)`.
+    pub fn summary(&self, num_actions: usize, fallback: Action) -> String {
+        let pct = 100.0 * self.parse_errors as f64 / self.plans.max(1) as f64;
+        format!(
+            "{} answers, {} ({pct:.1}%) not exactly {num_actions} valid options, {} of them without one valid \
+             option (ran {fallback})",
+            self.plans, self.parse_errors, self.fallbacks
+        )
+    }
+}
+
 struct Slot {
     instruction: String,
     prompt: PromptConfig,
@@ -309,6 +321,20 @@ impl Policy for VlmPolicy {
             })
             .collect()
     }
+
+    fn report(&self) -> Option<String> {
+        // Nothing to say when no episode ran in this process (a resumed eval that was already complete).
+        if self.stats.plans == 0 {
+            return None;
+        }
+        let mut line = self
+            .stats
+            .summary(self.config.num_actions, self.config.fallback);
+        if let Some(e) = &self.last_error {
+            line.push_str(&format!("; last: {e}"));
+        }
+        Some(line)
+    }
 }
 
 #[cfg(test)]
@@ -349,5 +375,18 @@ mod tests {
         let (q, err) = plan_queue("go to the kitchen", &p, 3, Stop);
         assert_eq!(Vec::from(q), [Stop]);
         assert!(matches!(err, Some((_, false))));
+    }
+
+    #[test]
+    fn the_report_counts_unparsed_answers() {
+        let stats = PolicyStats {
+            plans: 40,
+            parse_errors: 10,
+            fallbacks: 4,
+        };
+        assert_eq!(
+            stats.summary(6, Stop),
+            "40 answers, 10 (25.0%) not exactly 6 valid options, 4 of them without one valid option (ran STOP)"
+        );
     }
 }

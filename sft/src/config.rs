@@ -110,6 +110,10 @@ pub struct SftConfig {
     /// `round((n_max / n_action)^balance)` times per epoch. 0 keeps the store's distribution; 1 balances the
     /// next actions fully. Expert trajectories are ~58% FORWARD and ~1.5% STOP, a skew a small model can sit on.
     pub next_action_balance: f64,
+    /// Batch samples of similar length (Hugging Face's `group_by_length`: less padding, but a batch then
+    /// tends to hold samples of one episode, whose instructions have the same length). Off by default, as in
+    /// `TrainingArguments`.
+    pub group_by_length: bool,
 }
 
 impl Default for SftConfig {
@@ -138,6 +142,7 @@ impl Default for SftConfig {
             val_fraction: 0.05,
             eval_samples: 64,
             next_action_balance: 0.0,
+            group_by_length: false,
         }
     }
 }

@@ -190,7 +190,7 @@ pub fn oversample_by_next_action(
         .collect())
 }
 
-/// Micro-batches of one epoch: a seeded shuffle (seed, epoch), then, as Hugging Face's
+/// Micro-batches of one epoch: a seeded shuffle (seed, epoch), then with `group_by_length`, as Hugging Face's
 /// `LengthGroupedSampler`, mega-batches of 50 micro-batches sorted by length so each micro-batch pads little
 /// while the order stays random. `lengths[k]` is the length of `indices[k]`. The last micro-batch may be short.
 pub fn epoch_batches(
@@ -199,11 +199,18 @@ pub fn epoch_batches(
     batch_size: usize,
     seed: u64,
     epoch: u64,
+    group_by_length: bool,
 ) -> Vec<Vec<u64>> {
     let batch_size = batch_size.max(1);
     let mut order: Vec<usize> = (0..indices.len()).collect();
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ epoch.wrapping_mul(0x9E37_79B9_7F4A_7C15));
     order.shuffle(&mut rng);
+    if !group_by_length {
+        return order
+            .chunks(batch_size)
+            .map(|c| c.iter().map(|&k| indices[k]).collect())
+            .collect();
+    }
     let mut out = Vec::with_capacity(indices.len().div_ceil(batch_size));
     for mega in order.chunks(batch_size * 50) {
         let mut mega = mega.to_vec();
@@ -304,5 +311,24 @@ mod tests {
             ),
             (1, 2, 4)
         );
+    }
+
+    #[test]
+    fn epoch_order_is_a_seeded_permutation_grouped_by_length_on_request() {
+        let indices: Vec<u64> = (100..1000).collect();
+        let lengths: Vec<usize> = (0..900).map(|k| (k * 7919) % 613).collect();
+        for grouped in [false, true] {
+            let batches = epoch_batches(&indices, &lengths, 4, 1, 0, grouped);
+            let mut seen: Vec<u64> = batches.iter().flatten().copied().collect();
+            seen.sort();
+            assert_eq!(seen, indices, "every sample once (grouped: {grouped})");
+            assert_eq!(batches, epoch_batches(&indices, &lengths, 4, 1, 0, grouped));
+            assert_ne!(batches, epoch_batches(&indices, &lengths, 4, 1, 1, grouped));
+            let len = |i: u64| lengths[(i - 100) as usize];
+            // Within a mega-batch of 50 micro-batches, grouping sorts by length, longest first.
+            let mega: Vec<usize> = batches[..50].iter().flatten().map(|&i| len(i)).collect();
+            let sorted = mega.windows(2).all(|w| w[0] >= w[1]);
+            assert_eq!(sorted, grouped);
+        }
     }
 }

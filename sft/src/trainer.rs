@@ -236,7 +236,10 @@ pub fn train(
         let started = Instant::now();
         let epoch = step / steps_per_epoch;
         if order.as_ref().map(|(e, _)| *e) != Some(epoch) {
-            order = Some((epoch, epoch_batches(&train_idx, &lens, bs, cfg.seed, epoch)));
+            order = Some((
+                epoch,
+                epoch_batches(&train_idx, &lens, bs, cfg.seed, epoch, cfg.group_by_length),
+            ));
         }
         let batches = &order.as_ref().expect("set above").1;
         let k = (step % steps_per_epoch) as usize;

@@ -198,7 +198,7 @@ fn one_step_matches_the_hand_computed_loss_and_adamw_update() {
     let pipe = Pipeline::load(tiny_model(), Device::Cpu, Kind::Float).unwrap();
     let idx: Vec<u64> = (0..store.len()).collect();
     let lens = lengths(&store, &idx, &pipe.processor).unwrap();
-    let order = epoch_batches(&idx, &lens, 2, cfg.seed, 0);
+    let order = epoch_batches(&idx, &lens, 2, cfg.seed, 0, cfg.group_by_length);
     assert_eq!(order.len(), 1);
     let samples: Vec<_> = order[0]
         .iter()

@@ -304,6 +304,9 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
             steps / elapsed
         );
     }
+    if let Some(report) = policy.report() {
+        println!("policy {}: {report}", spec.policy);
+    }
     println!(
         "{} episodes in the table; results in {}, summary in {}",
         summary.episodes,

@@ -83,6 +83,9 @@ pub fn run(args: RolloutArgs) -> anyhow::Result<()> {
         &mut observer,
     )?;
     observer.bar.finish_and_clear();
+    if let Some(report) = policy.report() {
+        println!("policy {}: {report}", policy.name());
+    }
     println!(
         "{} episodes recorded in {}",
         observer.recorder.written().len(),

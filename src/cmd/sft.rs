@@ -66,6 +66,9 @@ pub struct SftArgs {
     /// Oversample by next action, 0 (off) to 1 (balanced): copies = round((n_max / n_action)^B).
     #[arg(long)]
     pub next_action_balance: Option<f64>,
+    /// Batch samples of similar length (less padding; HF's `group_by_length`).
+    #[arg(long)]
+    pub group_by_length: bool,
     /// libtorch intra-op threads (default: libtorch's choice).
     #[arg(long)]
     pub threads: Option<i32>,
@@ -109,6 +112,9 @@ impl SftArgs {
         }
         if self.freeze_vision_tower {
             c.freeze_vision_tower = true;
+        }
+        if self.group_by_length {
+            c.group_by_length = true;
         }
         c.validate()?;
         Ok(c)

@@ -50,6 +50,12 @@ pub trait Policy: Send {
 
     /// One action per input, in order.
     fn act(&mut self, batch: &[PolicyInput<'_>]) -> Result<Vec<Action>>;
+
+    /// A line on how the policy fared so far that the metrics do not show (a model policy: how many of its
+    /// answers did not parse). Eval and rollout print it at the end.
+    fn report(&self) -> Option<String> {
+        None
+    }
 }
 
 impl<P: Policy + ?Sized> Policy for Box<P> {
@@ -64,5 +70,8 @@ impl<P: Policy + ?Sized> Policy for Box<P> {
     }
     fn act(&mut self, batch: &[PolicyInput<'_>]) -> Result<Vec<Action>> {
         (**self).act(batch)
+    }
+    fn report(&self) -> Option<String> {
+        (**self).report()
     }
 }
