@@ -295,7 +295,9 @@ impl EvalDir {
         }
         let text =
             serde_json::to_string_pretty(spec).map_err(|e| EnvError::Invalid(e.to_string()))?;
-        crate::rollout::write_atomic(&path, |w| w.write_all(text.as_bytes()))
+        Ok(episodes::file::write_atomic(&path, |w| {
+            w.write_all(text.as_bytes())
+        })?)
     }
 
     /// Writes the summary JSON atomically.
@@ -311,7 +313,9 @@ impl EvalDir {
             metrics: summary,
         })
         .map_err(|e| EnvError::Invalid(e.to_string()))?;
-        crate::rollout::write_atomic(&self.metrics_path(), |w| w.write_all(text.as_bytes()))
+        Ok(episodes::file::write_atomic(&self.metrics_path(), |w| {
+            w.write_all(text.as_bytes())
+        })?)
     }
 }
 

@@ -369,7 +369,7 @@ impl EpisodeObserver for TrajectoryRecorder {
             metrics: outcome.metrics,
         });
         let jsonl = rec.dir.join("trajectory.jsonl");
-        write_atomic(&jsonl, |w| {
+        episodes::file::write_atomic(&jsonl, |w| {
             for line in &rec.lines {
                 serde_json::to_writer(&mut *w, line).map_err(std::io::Error::other)?;
                 w.write_all(b"\n")?;
@@ -380,7 +380,7 @@ impl EpisodeObserver for TrajectoryRecorder {
         if let Some((encoder, buffer)) = rec.gif.take() {
             drop(encoder);
             let bytes = std::mem::take(&mut *buffer.0.lock().expect("gif buffer lock"));
-            write_atomic(&rec.dir.join("video.gif"), |w| w.write_all(&bytes))?;
+            episodes::file::write_atomic(&rec.dir.join("video.gif"), |w| w.write_all(&bytes))?;
         }
         self.written.push(rec.dir);
         Ok(())
@@ -423,14 +423,6 @@ fn write_map(rec: &Recording, resolution: f32) -> Result<()> {
         map.draw_agent(*position, *heading as f32, [250, 220, 40]);
     }
     map.save_png(&rec.dir.join("map.png"))
-}
-
-/// Writes a file through a temp file in the same directory, then renames (`episodes::file::write_atomic`).
-pub(crate) fn write_atomic(
-    path: &Path,
-    fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
-) -> Result<()> {
-    Ok(episodes::file::write_atomic(path, fill)?)
 }
 
 /// Reads a trajectory file back.

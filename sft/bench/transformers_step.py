@@ -2,8 +2,8 @@
 
 Usage: python transformers_step.py CHECKPOINT_DIR DATAGEN_DIR STEPS BATCH [device] [dtype]
 Reads DATAGEN_DIR/vln_ego.json (the sharegpt file `vln-r1 datagen` writes next to the sample store), takes its
-full-history samples (what `vln-r1 sft`'s length-grouped batches time), builds
-the same chat (prompt with one image per <image>, answer as the assistant turn), masks the prompt with -100
+full-history samples (83% of the 10-episode `uniform:8` store of gpu_step_time.sh, so most of what `vln-r1 sft`
+times), builds the same chat (prompt with one image per <image>, answer as the assistant turn), masks the prompt with -100
 (answer-only loss, as vln-r1 sft), and times forward + backward + AdamW steps. Prints one JSON line.
 """
 
@@ -49,8 +49,8 @@ def main(ckpt, data, steps, batch, device="cuda", dtype="bfloat16"):
     model = Qwen2VLForConditionalGeneration.from_pretrained(ckpt, dtype=dtype).to(device).train()
     opt = torch.optim.AdamW(model.parameters(), lr=5e-6, weight_decay=0.0)
     samples = json.load(open(os.path.join(data, "vln_ego.json")))
-    # Full-history samples only: `vln-r1 sft` groups batches by length, longest first, so its timed steps see
-    # full-history samples; the file's first samples (episode starts, short history) would be ~40% shorter.
+    # Full-history samples only: the file starts with episode starts (short history, ~40% shorter), while
+    # `vln-r1 sft`'s shuffled batches are mostly full-history; both print tokens per sample to check.
     most = max(len(s["images"]) for s in samples)
     samples = [s for s in samples if len(s["images"]) == most]
     texts, imgs, prompt_lens = [], [], []

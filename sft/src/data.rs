@@ -1,6 +1,6 @@
 //! From the sample store to model batches: encoding a sample (VLN-R1 prompt with its frames + the expert
-//! answer), the held-out split, the seeded epoch order grouped by length, and collation with the answer-only
-//! loss mask. The store is read only through `episodes::SampleStore` (the one reader datagen's output has).
+//! answer), the held-out split, the seeded epoch order (optionally grouped by length), and collation with the
+//! answer-only loss mask. The store is read only through `episodes::SampleStore` (the one reader datagen's output has).
 
 use std::collections::HashMap;
 use std::path::Path;

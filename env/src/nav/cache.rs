@@ -94,7 +94,8 @@ pub fn load_or_build(
         Err(e) => unreadable = Some(e.to_string()),
     }
     let surface = NavSurface::build(scene, agent, params)?;
-    let outcome = match write_atomic(&path, &encode(&surface)) {
+    let bytes = encode(&surface);
+    let outcome = match episodes::file::write_atomic(&path, |w| w.write_all(&bytes)) {
         Ok(()) => {
             remove_stale(scene_path, &config, &path);
             match unreadable {
@@ -108,10 +109,6 @@ pub fn load_or_build(
         },
     };
     Ok((surface, outcome))
-}
-
-fn write_atomic(path: &Path, data: &[u8]) -> episodes::Result<()> {
-    episodes::file::write_atomic(path, |w| w.write_all(data))
 }
 
 /// Removes the caches of older versions of the scene for the same configuration (other agent sizes and
