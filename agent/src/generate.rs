@@ -1,10 +1,12 @@
 //! Batched autoregressive generation with a KV cache: greedy or seeded sampling (temperature, top-k, top-p), stop
-//! tokens, and the log-probability of every generated token (what GRPO's ratio needs).
+//! tokens, optional per-row answer constraints, and the log-probability of every generated token (what GRPO's
+//! ratio needs).
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use tch::{Device, Kind, Tensor};
 
+use crate::constrain::{AnswerConstraint, AnswerState};
 use crate::error::{AgentError, Result};
 use crate::model::Qwen2VL;
 use crate::processor::Batch;
@@ -50,7 +52,8 @@ pub enum FinishReason {
 pub struct Generation {
     pub token_ids: Vec<i64>,
     /// log p(token) under softmax(logits / temperature) (temperature 1 when greedy), before top-k/top-p
-    /// truncation, one per token.
+    /// truncation and before any answer constraint (the model's own probability, which is what a training
+    /// forward scores), one per token.
     pub logprobs: Vec<f32>,
     pub finish_reason: FinishReason,
 }
@@ -72,8 +75,9 @@ impl GenerationConfig {
         Ok(())
     }
 
-    /// Picks a token from one row of logits; returns it and its log-probability.
-    fn choose(&self, logits: &[f32], rng: &mut ChaCha8Rng) -> (i64, f32) {
+    /// Picks a token from one row of logits, among `allowed` (sorted ids) when given; returns it and its
+    /// log-probability under the unconstrained distribution.
+    fn choose(&self, logits: &[f32], allowed: Option<&[i64]>, rng: &mut ChaCha8Rng) -> (i64, f32) {
         let t = if self.do_sample {
             self.temperature
         } else {
@@ -82,10 +86,20 @@ impl GenerationConfig {
         let scaled: Vec<f64> = logits.iter().map(|&x| x as f64 / t).collect();
         let max = scaled.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         let log_z = max + scaled.iter().map(|&x| (x - max).exp()).sum::<f64>().ln();
-        let token = if self.do_sample {
-            self.sample(&scaled, max, rng)
-        } else {
-            argmax(logits)
+        let token = match allowed {
+            None if self.do_sample => self.sample(&scaled, max, rng),
+            None => argmax(logits),
+            Some(ids) => {
+                // Sample or take the maximum among the allowed tokens only (top-k / top-p apply to them).
+                let sub: Vec<f64> = ids.iter().map(|&i| scaled[i as usize]).collect();
+                let pick = if self.do_sample {
+                    let sub_max = sub.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                    self.sample(&sub, sub_max, rng)
+                } else {
+                    argmax(&sub)
+                };
+                ids[pick] as usize
+            }
         };
         (token as i64, (scaled[token] - log_z) as f32)
     }
@@ -125,7 +139,7 @@ impl GenerationConfig {
 }
 
 /// First index of the largest value (torch.argmax's tie rule).
-fn argmax(v: &[f32]) -> usize {
+fn argmax<T: PartialOrd + Copy>(v: &[T]) -> usize {
     let mut best = 0;
     for (i, &x) in v.iter().enumerate() {
         if x > v[best] {
@@ -148,8 +162,26 @@ fn rows_to_host(logits: &Tensor) -> Vec<Vec<f32>> {
 /// Generates continuations for every row of `batch`. Rows that stop are dropped from the cache so the rest
 /// decode faster; the result does not depend on the batch composition except through padding.
 pub fn generate(model: &Qwen2VL, batch: &Batch, cfg: &GenerationConfig) -> Result<Vec<Generation>> {
+    generate_constrained(model, batch, cfg, &[])
+}
+
+/// [`generate`] where row i may only write answers of `constraints[i]` (then its stop tokens); an empty
+/// slice constrains no row. A constrained row ends with a stop token unless `max_new_tokens` cuts it short.
+pub fn generate_constrained(
+    model: &Qwen2VL,
+    batch: &Batch,
+    cfg: &GenerationConfig,
+    constraints: &[&AnswerConstraint],
+) -> Result<Vec<Generation>> {
     cfg.validate()?;
     let n = batch.batch_size();
+    if !constraints.is_empty() && constraints.len() != n {
+        return Err(AgentError::Input(format!(
+            "{} answer constraints for a batch of {n}",
+            constraints.len()
+        )));
+    }
+    let mut states = vec![AnswerState::default(); constraints.len()];
     let mut out: Vec<Generation> = (0..n)
         .map(|_| Generation {
             token_ids: Vec::new(),
@@ -171,7 +203,11 @@ pub fn generate(model: &Qwen2VL, batch: &Batch, cfg: &GenerationConfig) -> Resul
         let mut next = Vec::with_capacity(active.len());
         let mut still = Vec::with_capacity(active.len());
         for (i, &row) in active.iter().enumerate() {
-            let (tok, lp) = cfg.choose(&logits[i], &mut rng);
+            let allowed = constraints.get(row).map(|c| c.allowed(states[row]));
+            let (tok, lp) = cfg.choose(&logits[i], allowed.as_deref(), &mut rng);
+            if let Some(c) = constraints.get(row) {
+                states[row] = c.advance(states[row], tok).expect("chosen among allowed");
+            }
             out[row].token_ids.push(tok);
             out[row].logprobs.push(lp);
             if cfg.stop_token_ids.contains(&tok) {
@@ -208,10 +244,31 @@ mod tests {
     fn greedy_picks_first_maximum_and_reports_its_logprob() {
         let cfg = GenerationConfig::default();
         let mut rng = ChaCha8Rng::seed_from_u64(0);
-        let (tok, lp) = cfg.choose(&[0.0, 2.0, 2.0, -1.0], &mut rng);
+        let (tok, lp) = cfg.choose(&[0.0, 2.0, 2.0, -1.0], None, &mut rng);
         assert_eq!(tok, 1);
         let z: f64 = [0.0f64, 2.0, 2.0, -1.0].iter().map(|x| x.exp()).sum();
         assert!((lp as f64 - (2.0 - z.ln())).abs() < 1e-6);
+    }
+
+    #[test]
+    fn a_constraint_restricts_the_choice_but_not_the_reported_logprob() {
+        let logits = [3.0f32, 1.0, 2.0, 0.5];
+        let z: f64 = logits.iter().map(|&x| (x as f64).exp()).sum();
+        let mut rng = ChaCha8Rng::seed_from_u64(0);
+        let (tok, lp) = GenerationConfig::default().choose(&logits, Some(&[1, 2, 3]), &mut rng);
+        assert_eq!(tok, 2);
+        assert!((lp as f64 - (2.0 - z.ln())).abs() < 1e-6);
+        let s = GenerationConfig {
+            do_sample: true,
+            temperature: 2.0,
+            ..Default::default()
+        };
+        let mut seen = [0usize; 4];
+        for _ in 0..2000 {
+            seen[s.choose(&logits, Some(&[1, 3]), &mut rng).0 as usize] += 1;
+        }
+        assert_eq!((seen[0], seen[2]), (0, 0));
+        assert!(seen[1] > seen[3] && seen[3] > 0, "{seen:?}");
     }
 
     #[test]
@@ -224,7 +281,10 @@ mod tests {
             ..Default::default()
         };
         let mut rng = ChaCha8Rng::seed_from_u64(3);
-        assert_eq!(k1.choose(&logits, &mut rng).0 as usize, argmax(&logits));
+        assert_eq!(
+            k1.choose(&logits, None, &mut rng).0 as usize,
+            argmax(&logits)
+        );
         let s = GenerationConfig {
             do_sample: true,
             temperature: 1.3,
@@ -234,7 +294,7 @@ mod tests {
         let draw = |seed| {
             let mut rng = ChaCha8Rng::seed_from_u64(seed);
             (0..20)
-                .map(|_| s.choose(&logits, &mut rng).0)
+                .map(|_| s.choose(&logits, None, &mut rng).0)
                 .collect::<Vec<_>>()
         };
         assert_eq!(draw(5), draw(5));
@@ -254,7 +314,7 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(11);
         let mut counts = [0usize; 4];
         for _ in 0..20000 {
-            counts[cfg.choose(&logits, &mut rng).0 as usize] += 1;
+            counts[cfg.choose(&logits, None, &mut rng).0 as usize] += 1;
         }
         // p = [0.6652, 0.2447, 0.0900, 0.0003]: the nucleus at 0.95 is the first three tokens.
         assert_eq!(counts[3], 0);

@@ -6,6 +6,7 @@
 pub mod chat;
 pub mod checkpoint;
 pub mod config;
+pub mod constrain;
 pub mod error;
 pub mod generate;
 pub mod image_processor;
@@ -23,12 +24,13 @@ pub mod vision;
 
 pub use chat::{load_messages, navigation_chat, render_chat, Message, Part};
 pub use config::{Preset, Qwen2VLConfig, TextConfig, VisionConfig};
+pub use constrain::{AnswerConstraint, AnswerState};
 pub use error::{AgentError, Result};
-pub use generate::{generate, FinishReason, Generation, GenerationConfig};
+pub use generate::{generate, generate_constrained, FinishReason, Generation, GenerationConfig};
 pub use image_processor::{smart_resize, ImageProcessorConfig, PatchGrid};
 pub use model::{parse_kind, Qwen2VL};
 pub use pipeline::{GeneratedText, Pipeline};
-pub use policy::{PolicyStats, VlmPolicy, VlmPolicyConfig};
+pub use policy::{Decoding, PolicyStats, VlmPolicy, VlmPolicyConfig};
 pub use processor::{Batch, Processor, Prompt};
 pub use text::KvCache;
 pub use tokenizer::{Qwen2VLTokenizer, SpecialTokens};

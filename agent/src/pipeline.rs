@@ -6,9 +6,12 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 use tch::{Device, Kind, Tensor};
 
+use episodes::PromptConfig;
+
 use crate::chat::Message;
+use crate::constrain::AnswerConstraint;
 use crate::error::{AgentError, Result};
-use crate::generate::{generate, Generation, GenerationConfig};
+use crate::generate::{generate_constrained, Generation, GenerationConfig};
 use crate::model::Qwen2VL;
 use crate::processor::{Batch, Processor, Prompt};
 
@@ -120,11 +123,41 @@ impl Pipeline {
         batch: &Batch,
         cfg: &GenerationConfig,
     ) -> Result<Vec<GeneratedText>> {
+        self.generate_batch_constrained(batch, cfg, &[])
+    }
+
+    /// [`Pipeline::generate`] where chat i may only answer with `constraints[i]`'s answers (empty: free).
+    pub fn generate_constrained(
+        &self,
+        chats: &[Vec<Message>],
+        cfg: &GenerationConfig,
+        constraints: &[&AnswerConstraint],
+    ) -> Result<Vec<GeneratedText>> {
+        let batch = self.collate(&self.prompts(chats)?)?;
+        self.generate_batch_constrained(&batch, cfg, constraints)
+    }
+
+    /// The VLN-R1 answers of `prompt` as a decoding constraint, ending in this checkpoint's stop tokens.
+    pub fn answer_constraint(&self, prompt: &PromptConfig) -> Result<AnswerConstraint> {
+        AnswerConstraint::new(
+            &self.processor.tokenizer,
+            &prompt.options(),
+            prompt.num_actions,
+            &self.stop_token_ids,
+        )
+    }
+
+    pub fn generate_batch_constrained(
+        &self,
+        batch: &Batch,
+        cfg: &GenerationConfig,
+        constraints: &[&AnswerConstraint],
+    ) -> Result<Vec<GeneratedText>> {
         let mut cfg = cfg.clone();
         if cfg.stop_token_ids.is_empty() {
             cfg.stop_token_ids = self.stop_token_ids.clone();
         }
-        generate(&self.model, batch, &cfg)?
+        generate_constrained(&self.model, batch, &cfg, constraints)?
             .into_iter()
             .map(|g| {
                 Ok(GeneratedText {

@@ -7,6 +7,10 @@
 //! needs a plan in one call is generated in one batch), parses N actions with `episodes::answer`, queues the
 //! first `execute` of them and re-plans once the queue is empty.
 //!
+//! Decoding is constrained to valid answers by default ([`Decoding::Constrained`]): the model picks each
+//! option's letter and the rest of the option follows, so every answer parses. [`Decoding::Free`] decodes
+//! the model's text as it is, as the VLN-R1 paper's evaluation did.
+//!
 //! A completion that does not parse as exactly N options falls back: its leading items that are valid
 //! options are kept (a model that wrote 5 good actions and then garbage still gets its plan executed), and
 //! when not even the first item parses the slot takes [`VlmPolicyConfig::fallback`] (STOP by default: an
@@ -26,9 +30,40 @@ use image::RgbImage;
 use tch::{Device, Kind};
 
 use crate::chat::navigation_chat;
+use crate::constrain::AnswerConstraint;
 use crate::error::{AgentError, Result};
 use crate::generate::GenerationConfig;
 use crate::pipeline::Pipeline;
+
+/// How answers are decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Decoding {
+    /// Only token sequences that spell exactly N options (see [`crate::constrain`]).
+    #[default]
+    Constrained,
+    /// Whatever the model writes; unparsable answers take the fallback below.
+    Free,
+}
+
+impl std::str::FromStr for Decoding {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "constrained" => Ok(Decoding::Constrained),
+            "free" => Ok(Decoding::Free),
+            _ => Err(format!("decoding must be constrained or free, got {s:?}")),
+        }
+    }
+}
+
+impl std::fmt::Display for Decoding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Decoding::Constrained => "constrained",
+            Decoding::Free => "free",
+        })
+    }
+}
 
 /// How the policy prompts, decodes and executes.
 #[derive(Debug, Clone, PartialEq)]
@@ -41,6 +76,7 @@ pub struct VlmPolicyConfig {
     pub execute: usize,
     /// Decoding; `max_new_tokens` 0 means "the longest valid answer plus a margin" (computed at load).
     pub generation: GenerationConfig,
+    pub decoding: Decoding,
     /// The action taken when not even the first answer item parses.
     pub fallback: Action,
 }
@@ -56,6 +92,7 @@ impl Default for VlmPolicyConfig {
                 ..GenerationConfig::default()
             },
             fallback: Action::Stop,
+            decoding: Decoding::Constrained,
         }
     }
 }
@@ -99,6 +136,8 @@ pub struct VlmPolicy {
     stats: PolicyStats,
     /// Decisions generated so far; offsets the sampling seed so sampled runs stay reproducible.
     calls: u64,
+    /// Answer constraints built so far, one per prompt configuration seen (scenes may differ in turn angle).
+    constraints: Vec<(PromptConfig, AnswerConstraint)>,
     last_error: Option<String>,
 }
 
@@ -151,6 +190,7 @@ impl VlmPolicy {
             slots: Vec::new(),
             stats: PolicyStats::default(),
             calls: 0,
+            constraints: Vec::new(),
             last_error: None,
         })
     }
@@ -203,7 +243,30 @@ impl VlmPolicy {
         let mut gen = self.config.generation.clone();
         gen.seed = gen.seed.wrapping_add(self.calls);
         self.calls += 1;
-        let outputs = tch::no_grad(|| self.pipeline.generate(&chats, &gen))?;
+        let outputs = match self.config.decoding {
+            Decoding::Free => tch::no_grad(|| self.pipeline.generate(&chats, &gen))?,
+            Decoding::Constrained => {
+                let mut which = Vec::with_capacity(slots.len());
+                for &s in slots {
+                    let prompt = self.slots[s].as_ref().expect("reset").prompt;
+                    let i = match self.constraints.iter().position(|(p, _)| *p == prompt) {
+                        Some(i) => i,
+                        None => {
+                            let c = self.pipeline.answer_constraint(&prompt)?;
+                            self.constraints.push((prompt, c));
+                            self.constraints.len() - 1
+                        }
+                    };
+                    which.push(i);
+                }
+                let constraints: Vec<&AnswerConstraint> =
+                    which.iter().map(|&i| &self.constraints[i].1).collect();
+                tch::no_grad(|| {
+                    self.pipeline
+                        .generate_constrained(&chats, &gen, &constraints)
+                })?
+            }
+        };
         for (&s, out) in slots.iter().zip(outputs) {
             let prompt = self.slots[s].as_ref().expect("reset").prompt;
             let (queue, outcome) = plan_queue(

@@ -1,10 +1,11 @@
 //! VlmPolicy on frames rendered by the simulator, with a tiny randomly initialised checkpoint: it returns
-//! valid actions, plans once per `execute` actions, is deterministic, and counts unparsable answers.
+//! valid actions, plans once per `execute` actions, is deterministic, counts unparsable answers, and with
+//! constrained decoding writes only answers that parse.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use agent::{Preset, VlmPolicy, VlmPolicyConfig};
+use agent::{Decoding, Preset, VlmPolicy, VlmPolicyConfig};
 use env::body::AgentConfig;
 use env::nav::NavParams;
 use env::policy::{Policy, PolicyInput};
@@ -12,9 +13,9 @@ use env::task::{Env, ResetOptions, SceneLibrary, TaskDataset, VlnEnv, VlnEnvConf
 use episodes::{Action, EpisodeFilter, MemorySampler};
 use tch::Device;
 
-fn tiny_checkpoint() -> PathBuf {
+fn tiny_checkpoint(tag: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("policy-tiny-{}", std::process::id()));
+        .join(format!("policy-tiny-{tag}-{}", std::process::id()));
     agent::init::init_checkpoint(Preset::Tiny, 5, &dir, None).unwrap();
     dir
 }
@@ -77,14 +78,15 @@ fn play(policy: &mut VlmPolicy, env: &mut VlnEnv, steps: usize) -> Vec<Action> {
 
 #[test]
 fn tiny_model_policy_acts_validly_and_deterministically() {
-    let dir = tiny_checkpoint();
+    let dir = tiny_checkpoint("free");
     let config = VlmPolicyConfig {
         memory: MemorySampler::Uniform { cap: 2 },
         num_actions: 3,
         execute: 1,
-        // A random model never writes a valid answer; MOVE_FORWARD keeps the episode going so that several
-        // decisions (and the history frames) are exercised.
+        // A random model never writes a valid answer freely; MOVE_FORWARD keeps the episode going so that
+        // several decisions (and the history frames) are exercised.
         fallback: Action::MoveForward,
+        decoding: Decoding::Free,
         ..VlmPolicyConfig::default()
     };
     let mut env = make_env();
@@ -132,5 +134,46 @@ fn tiny_model_policy_acts_validly_and_deterministically() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("slot 7"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn constrained_decoding_makes_a_random_model_answer_in_format() {
+    let dir = tiny_checkpoint("constrained");
+    let config = VlmPolicyConfig {
+        memory: MemorySampler::Uniform { cap: 2 },
+        num_actions: 3,
+        execute: 3,
+        decoding: Decoding::Constrained,
+        ..VlmPolicyConfig::default()
+    };
+    let mut env = make_env();
+    let mut free = VlmPolicy::load(
+        &dir,
+        Device::Cpu,
+        None,
+        VlmPolicyConfig {
+            decoding: Decoding::Free,
+            ..config.clone()
+        },
+    )
+    .unwrap();
+    play(&mut free, &mut env, 3);
+    assert!(
+        free.stats().parse_errors > 0,
+        "a random model's free text should not parse: {:?}",
+        free.stats()
+    );
+
+    let mut policy = VlmPolicy::load(&dir, Device::Cpu, None, config).unwrap();
+    let actions = play(&mut policy, &mut env, 8);
+    let stats = policy.stats();
+    assert_eq!(stats.parse_errors, 0, "{:?}", policy.last_parse_error());
+    // Every plan parsed to 3 actions, all of which run before the next plan (or the episode stopped).
+    assert_eq!(
+        stats.plans as usize,
+        actions.len().div_ceil(3),
+        "{actions:?}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

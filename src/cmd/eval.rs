@@ -49,6 +49,10 @@ pub struct TaskArgs {
     /// model:DIR only: how many of the N predicted actions run before the model is asked again.
     #[arg(long, default_value_t = 1)]
     pub execute: usize,
+    /// model:DIR only: constrained (the decoder may only write N valid options; the letter picks the option)
+    /// or free (the model's text as written; an unparsable answer runs STOP).
+    #[arg(long, default_value = "constrained")]
+    pub decoding: agent::Decoding,
     /// model:DIR only: auto (CUDA if available), cpu, cuda, cuda:N.
     #[arg(long, default_value = "auto")]
     pub device: String,
@@ -174,6 +178,7 @@ pub fn build_policy(spec: &PolicySpec, args: &TaskArgs) -> anyhow::Result<Box<dy
                 memory: args.memory,
                 num_actions: args.future,
                 execute: args.execute,
+                decoding: args.decoding,
                 ..agent::VlmPolicyConfig::default()
             };
             let policy = agent::VlmPolicy::load(Path::new(dir), device, None, config)
