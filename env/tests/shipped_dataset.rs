@@ -6,8 +6,8 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use env::episode_gen::shipped_dataset_dir;
-use env::nav::NavParams;
+use env::episode_gen::{make_gt, shipped_dataset_dir};
+use env::nav::{FollowerConfig, NavParams};
 use env::policy::{OraclePolicy, Policy, ReplayPolicy};
 use env::rollout::{run_episodes, EpisodeObserver, EpisodeOutcome};
 use env::task::{
@@ -15,7 +15,7 @@ use env::task::{
 };
 use env::vec_env::VecEnv;
 use episodes::split::{split_file, FileKind};
-use episodes::{EpisodeFilter, GroundTruth};
+use episodes::{Action, EpisodeDataset, EpisodeFilter, GroundTruth};
 
 const EPISODES: usize = 3;
 
@@ -158,8 +158,8 @@ fn first_val_unseen_episodes_replay_their_gt_and_the_oracle_solves_them() {
 /// Every episode of every split: playing its gt actions in the current simulator ends within the success
 /// distance (a stale dataset shows up here as missed goals or unreachable starts, not as silently wrong labels
 /// in datagen and nDTW).
-#[test]
-fn every_gt_trajectory_replays_to_its_goal() {
+/// The shipped scenes in a library of their own (a temp copy, so navmesh caches land there).
+fn scratch_library() -> (tempfile::TempDir, SceneLibrary) {
     let dir = tempfile::tempdir().unwrap();
     let scenes = habitat_assets::shipped::scenes_dir();
     for entry in std::fs::read_dir(&scenes).unwrap() {
@@ -169,14 +169,67 @@ fn every_gt_trajectory_replays_to_its_goal() {
             std::fs::copy(&path, dir.path().join(&name)).unwrap();
         }
     }
-    let library = Arc::new(
-        SceneLibrary::new(
-            dir.path(),
-            env::body::AgentConfig::r2r(),
-            NavParams::default(),
-        )
-        .unwrap(),
+    let library = SceneLibrary::new(
+        dir.path(),
+        env::body::AgentConfig::r2r(),
+        NavParams::default(),
+    )
+    .unwrap();
+    (dir, library)
+}
+
+/// Single turns between two forward moves (F T F): the expert re-aiming by one turn step.
+fn single_corrections(actions: &[Action]) -> usize {
+    actions
+        .windows(3)
+        .filter(|w| {
+            w[0] == Action::MoveForward
+                && matches!(w[1], Action::TurnLeft | Action::TurnRight)
+                && w[2] == Action::MoveForward
+        })
+        .count()
+}
+
+/// The shipped gt is what the default expert makes now, and it walks straight: re-aiming at every step
+/// (heading slack 0, the expert of earlier datasets) fills trajectories with single 15-degree corrections
+/// (FRFLFR...), labels that no frame can predict.
+#[test]
+fn the_shipped_gt_is_the_default_expert_and_does_not_zigzag() {
+    let (_dir, library) = scratch_library();
+    let file = split_file(&shipped_dataset_dir(), "train", None, FileKind::Episodes);
+    let episodes = EpisodeDataset::load(&file).unwrap().episodes[..24].to_vec();
+    let shipped = GroundTruth::load(&split_file(
+        &shipped_dataset_dir(),
+        "train",
+        None,
+        FileKind::Gt,
+    ))
+    .unwrap();
+    let (now, report) = make_gt(&library, &episodes, FollowerConfig::default());
+    assert_eq!(report.written, episodes.len());
+    let zig_config = FollowerConfig {
+        heading_slack: 0.0,
+        ..FollowerConfig::default()
+    };
+    let (zig, _) = make_gt(&library, &episodes, zig_config);
+    let (mut straight_fixes, mut zig_fixes) = (0, 0);
+    for e in &episodes {
+        let id = e.episode_id.to_string();
+        let actions = &now.entries[&id].actions;
+        assert_eq!(actions, &shipped.entries[&id].actions, "episode {id}");
+        straight_fixes += single_corrections(actions);
+        zig_fixes += single_corrections(&zig.entries[&id].actions);
+    }
+    assert!(
+        zig_fixes > 5 * straight_fixes.max(1),
+        "single corrections: slack 0 {zig_fixes}, default {straight_fixes}"
     );
+}
+
+#[test]
+fn every_gt_trajectory_replays_to_its_goal() {
+    let (_dir, library) = scratch_library();
+    let library = Arc::new(library);
     for split in ["train", "val_seen", "val_unseen"] {
         let dataset = Arc::new(load(split));
         let gt = GroundTruth::load(&split_file(

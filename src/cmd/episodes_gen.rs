@@ -47,6 +47,10 @@ pub struct GtArgs {
     pub scenes: Option<PathBuf>,
     #[arg(long, value_enum, default_value = "r2r")]
     pub agent: AgentKind,
+    /// The expert keeps its heading while that step lands at most this many metres farther than the best
+    /// heading's (0: re-aim every step).
+    #[arg(long, default_value_t = FollowerConfig::default().heading_slack)]
+    pub heading_slack: f32,
 }
 
 pub fn generate_cmd(args: GenerateArgs) -> anyhow::Result<()> {
@@ -141,7 +145,11 @@ pub fn gt_cmd(args: GtArgs) -> anyhow::Result<()> {
     for f in files {
         let start = Instant::now();
         let dataset = EpisodeDataset::load(&f.path)?;
-        let (gt, report) = make_gt(&library, &dataset.episodes, FollowerConfig::default());
+        let follower = FollowerConfig {
+            heading_slack: args.heading_slack,
+            ..FollowerConfig::default()
+        };
+        let (gt, report) = make_gt(&library, &dataset.episodes, follower);
         for (id, reason) in report.failed.iter().take(10) {
             eprintln!("episode {id}: no gt: {reason}");
         }

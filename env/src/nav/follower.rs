@@ -2,9 +2,10 @@
 //!
 //! Instead of steering towards the next path corner (Habitat's follower, which fails on stairs and near
 //! walls), it simulates one forward step of the real body for each heading it can turn to, and heads for the
-//! one whose landing point has the smallest geodesic distance (route cost) to the goal. The chosen step is
-//! committed to for the current position, and turning does not change the position, so the agent never
-//! flips between left and right. When no single step gets closer (a passage the discrete moves cannot take
+//! one whose landing point has the smallest geodesic distance (route cost) to the goal, unless the current
+//! heading's landing point is within `heading_slack` of that (then it walks on: see [`FollowerConfig`]).
+//! The chosen step is committed to for the current position, and turning does not change the position, so
+//! the agent never flips between left and right. When no single step gets closer (a passage the discrete moves cannot take
 //! head-on, sliding off), a bounded best-first search over forward-move sequences finds a short detour that
 //! ends closer, and the whole detour is committed to. Every committed plan ends closer to the goal than
 //! where it started, so the agent cannot loop.
@@ -40,6 +41,11 @@ pub struct FollowerConfig {
     /// Room beyond the agent radius that routes prefer to keep from obstacles (0 follows the plain
     /// geodesic): gaps barely wider than the agent are avoided when a roomier way is not much longer.
     pub clearance_margin: f32,
+    /// Keep the current heading while its forward step lands at most this much farther (metres of route
+    /// cost) than the best heading's. 0 re-aims at every step, which on a path between two of the discrete
+    /// headings alternates FORWARD with single 15-degree corrections (FRFLFR...); a slack lets the expert
+    /// walk straight and correct once the drift is worth a turn, as a person would.
+    pub heading_slack: f32,
 }
 
 impl Default for FollowerConfig {
@@ -50,6 +56,7 @@ impl Default for FollowerConfig {
             max_steps: 2000,
             collision_penalty: 0.05,
             clearance_margin: 0.1,
+            heading_slack: 0.04,
         }
     }
 }
@@ -224,6 +231,13 @@ impl ShortestPathFollower {
             }
         }
         let best = improving.iter().map(|c| c.1).fold(f32::INFINITY, f32::min);
+        if self.config.heading_slack > 0.0
+            && improving
+                .iter()
+                .any(|c| c.0 == current && c.1 <= best + self.config.heading_slack)
+        {
+            return Some(current);
+        }
         improving
             .iter()
             .filter(|c| c.1 <= best + TIE)

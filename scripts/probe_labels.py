@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+"""Can the next expert action be predicted from the frames at all? A check of a datagen store's labels,
+independent of the VLM.
+
+    .venv/bin/python scripts/probe_labels.py STORE [EPOCHS]
+
+Trains a small CNN (torch, CPU, seed 0) on (current frame, most recent history frame), downsampled to 56x56, to
+predict the first target action, holding out 10% of the episodes, and prints held-out accuracy per epoch next
+to the majority-class rate, then the held-out confusion matrix. It also prints how often the expert repeats its
+previous action. A held-out accuracy near the majority rate means the labels hinge on things the frames do not
+show, and no policy trained on them can do much better than the action prior.
+"""
+import json
+import random
+import sys
+
+import numpy as np
+import torch
+import torch.nn as nn
+from PIL import Image
+
+LETTERS = {"A": 0, "B": 1, "C": 2, "D": 3}
+
+
+def load(store):
+    samples = json.load(open(f"{store}/vln_ego.json"))
+    frames, labels, episodes = [], [], []
+    for s in samples:
+        images = s["images"]
+        cur = np.asarray(Image.open(f"{store}/{images[-1]}").convert("RGB").resize((56, 56)))
+        prev = np.asarray(Image.open(f"{store}/{images[-2]}").convert("RGB").resize((56, 56))) if len(images) > 1 else cur
+        frames.append(np.concatenate([cur, prev], 2))
+        labels.append(LETTERS[s["conversations"][1]["value"][0]])
+        episodes.append(images[-1].split("/")[1])  # frames/<episode>/step_<i>.jpg
+    x = torch.tensor(np.stack(frames)).permute(0, 3, 1, 2).float() / 255
+    return x, torch.tensor(labels), episodes
+
+
+def persistence(labels, episodes):
+    same = total = 0
+    for i in range(1, len(labels)):
+        if episodes[i] == episodes[i - 1]:
+            total += 1
+            same += int(labels[i] == labels[i - 1])
+    return same / max(total, 1)
+
+
+def main(store, epochs):
+    torch.manual_seed(0)
+    random.seed(0)
+    x, y, episodes = load(store)
+    names = sorted(set(episodes))
+    random.shuffle(names)
+    held_names = set(names[: len(names) // 10])
+    held = torch.tensor([e in held_names for e in episodes])
+    print(f"{len(y)} samples, {int(held.sum())} held out ({len(held_names)} episodes); "
+          f"expert repeats its previous action {persistence(y.tolist(), episodes):.3f} of the time")
+    net = nn.Sequential(nn.Conv2d(6, 32, 5, 2, 2), nn.ReLU(), nn.Conv2d(32, 64, 3, 2, 1), nn.ReLU(),
+                        nn.Conv2d(64, 64, 3, 2, 1), nn.ReLU(), nn.AdaptiveAvgPool2d(2), nn.Flatten(),
+                        nn.Linear(256, 4))
+    opt = torch.optim.Adam(net.parameters(), 1e-3)
+    xt, yt = x[~held], y[~held]
+    majority = (y[held] == torch.bincount(yt).argmax()).float().mean().item()
+    for epoch in range(epochs):
+        order = torch.randperm(len(yt))
+        for i in range(0, len(order), 64):
+            b = order[i:i + 64]
+            loss = nn.functional.cross_entropy(net(xt[b]), yt[b])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        with torch.no_grad():
+            pred = net(x[held]).argmax(1)
+        print(f"epoch {epoch + 1}: held-out accuracy {(pred == y[held]).float().mean().item():.3f} "
+              f"(majority {majority:.3f})")
+    confusion = torch.zeros(4, 4, dtype=torch.long)
+    for t, p in zip(y[held].tolist(), pred.tolist()):
+        confusion[t, p] += 1
+    print("confusion, rows = target A/B/C/D, columns = predicted:", confusion.tolist())
+
+
+if __name__ == "__main__":
+    if len(sys.argv) not in (2, 3):
+        sys.exit(__doc__)
+    torch.set_num_threads(2)
+    main(sys.argv[1], int(sys.argv[2]) if len(sys.argv) == 3 else 6)
