@@ -61,10 +61,25 @@ pub struct ExpertLabeler {
     info: ResetInfo,
     follower: ShortestPathFollower,
     body: Body,
+    /// The body after the expert's last first action: when the agent took it, the next call continues from
+    /// this body (same turn count and base heading), so the follower keeps its committed plan instead of
+    /// re-choosing in the middle of a turn.
+    predicted: Option<Body>,
     /// Intermediate reference waypoints, then the goal.
     targets: Vec<[f32; 3]>,
     next: usize,
     config: FollowerConfig,
+}
+
+/// Two states equal up to float noise (the env and the labeler accumulate headings differently).
+fn same_state(a: AgentState, b: AgentState) -> bool {
+    let tau = std::f64::consts::TAU;
+    let dh = (a.heading() - b.heading()).rem_euclid(tau);
+    a.position
+        .iter()
+        .zip(b.position)
+        .all(|(x, y)| (x - y).abs() < 1e-4)
+        && dh.min(tau - dh) < 1e-6
 }
 
 impl ExpertLabeler {
@@ -89,6 +104,7 @@ impl ExpertLabeler {
                 config,
             )?,
             body: Body::new(scene.collider.clone(), info.agent, info.start)?,
+            predicted: None,
             info: info.clone(),
             targets,
             next: 0,
@@ -135,8 +151,11 @@ impl ExpertLabeler {
     /// The expert's next `n` actions from `state` (STOP-padded after a STOP). The first comes from the
     /// persistent follower (exactly the closed-loop oracle's choice); the rest from a look-ahead copy.
     pub fn labels(&mut self, state: AgentState, n: usize) -> Result<Vec<Action>> {
-        if self.body.state() != state {
-            self.body.reset(state);
+        if !same_state(self.body.state(), state) {
+            match self.predicted.take() {
+                Some(body) if same_state(body.state(), state) => self.body = body,
+                _ => self.body.reset(state),
+            }
         }
         let first = Self::decide(
             &mut self.follower,
@@ -145,16 +164,15 @@ impl ExpertLabeler {
             &mut self.next,
             &self.config,
         )?;
+        let mut predicted = self.body.clone();
+        predicted.step(first);
+        self.predicted = Some(predicted);
         let mut out = vec![first];
         let mut body = self.body.clone();
         let mut next = self.next;
-        let scene = &self.info.scene;
-        let mut ahead = ShortestPathFollower::new(
-            scene.pathfinder.clone(),
-            scene.collider.clone(),
-            self.info.agent,
-            self.config,
-        )?;
+        // A copy of the persistent follower, plan included: a fresh one would re-choose its heading in the
+        // middle of a committed turn, and with the heading slack it may then walk on where the expert turns.
+        let mut ahead = self.follower.clone();
         let mut last = first;
         while out.len() < n {
             if last == Action::Stop {

@@ -87,7 +87,8 @@ fn labeler_drives_to_success_and_scores_progress() {
     }
     let rate = agree as f64 / total as f64;
     eprintln!("look-ahead agreement {rate:.3} over {} steps", taken.len());
-    assert!(rate > 0.9, "look-ahead agreement {rate}");
+    // The look-ahead continues the persistent follower (plan and body), so it predicts its own next actions.
+    assert!(rate > 0.99, "look-ahead agreement {rate}");
 }
 
 #[test]

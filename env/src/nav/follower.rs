@@ -96,7 +96,9 @@ struct Plan {
     steps: VecDeque<([u32; 3], u32)>,
 }
 
-/// Greedy geodesic follower over the simulated body.
+/// Greedy geodesic follower over the simulated body. A clone carries the committed plan, so a look-ahead copy
+/// decides exactly as the original would from the same state.
+#[derive(Clone)]
 pub struct ShortestPathFollower {
     pathfinder: Arc<PathFinder>,
     collider: Arc<SceneCollider>,
