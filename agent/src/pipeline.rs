@@ -114,8 +114,7 @@ impl Pipeline {
         chats: &[Vec<Message>],
         cfg: &GenerationConfig,
     ) -> Result<Vec<GeneratedText>> {
-        let batch = self.collate(&self.prompts(chats)?)?;
-        self.generate_batch(&batch, cfg)
+        self.generate_constrained(chats, cfg, &[])
     }
 
     pub fn generate_batch(
