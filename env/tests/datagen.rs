@@ -8,8 +8,9 @@ use std::sync::{Arc, OnceLock};
 
 use env::body::AgentConfig;
 use env::datagen::{
-    frame_path, generate, load_gt_actions, make_trajectory, DatagenConfig, DatagenInput,
-    DatagenStats, FrameSettings, ShareGptRecord, FRAMES_DIR, SHAREGPT_FILE,
+    frame_path, generate, key_of_frame, load_finished_perturbed, load_gt_actions, make_trajectory,
+    trajectory_key, DatagenConfig, DatagenInput, DatagenStats, FrameSettings, Perturbation,
+    ShareGptRecord, FRAMES_DIR, SHAREGPT_FILE,
 };
 use env::nav::NavParams;
 use env::task::{resolve_scene_path, SceneLibrary, TaskDataset, VlnEnv, VlnEnvConfig};
@@ -368,4 +369,108 @@ fn killed_run_resumes_to_the_same_content_and_reads_back_at_random() {
         err.contains("datagen.json") && err.contains("other settings"),
         "{err}"
     );
+}
+
+#[test]
+fn perturbed_runs_leave_the_expert_path_and_are_labelled_by_the_expert() {
+    let input = input();
+    let config = DatagenConfig {
+        perturb: Perturbation {
+            runs: 2,
+            rate: 0.2,
+            max_burst: 4,
+            seed: 3,
+        },
+        ..small(MemorySampler::UNIFORM)
+    };
+    let selection = [0, 1];
+    let dir = tempfile::tempdir().unwrap();
+    let stats = run(&input, &selection, dir.path(), &config, 1000);
+    assert_eq!(stats.skipped, 0, "{:?}", stats.skipped_trajectories);
+    assert_eq!(
+        stats.trajectories, 6,
+        "two episodes, each a gt replay and two runs"
+    );
+    let samples = all_samples(dir.path());
+    let mut expected = Vec::new();
+    let mut perturbed_steps = 0;
+    for &index in &selection {
+        let id = input.dataset.episode(index).unwrap().episode_id.key();
+        expected.push((id.clone(), input.actions[&id].len()));
+        for run in 1..=2 {
+            let key = trajectory_key(&id, Some(run));
+            let t = load_finished_perturbed(dir.path(), &id, run)
+                .unwrap()
+                .unwrap();
+            let targets = t.targets.as_ref().unwrap();
+            assert_eq!(
+                t.actions.last(),
+                Some(&Action::Stop),
+                "{key} ends with STOP"
+            );
+            assert!(t.final_distance.unwrap() < config.success_distance);
+            // Off the bursts the run takes the expert's action; in a burst, a move or turn (never STOP).
+            let off: Vec<usize> = (0..t.actions.len())
+                .filter(|&i| t.actions[i] != targets[i][0])
+                .collect();
+            assert!(off.iter().all(|&i| t.actions[i] != Action::Stop));
+            perturbed_steps += off.len();
+            // The run differs from the gt replay, and its samples target the expert's labels at each frame.
+            assert_ne!(t.actions, input.actions[&id], "{key}");
+            let mine: Vec<&Sample> = samples
+                .iter()
+                .filter(|s| key_of_frame(&s.current_frame) == Some(key.as_str()))
+                .collect();
+            assert_eq!(mine.len(), t.actions.len());
+            for (i, s) in mine.iter().enumerate() {
+                assert_eq!(
+                    s.episode_id, id,
+                    "the held-out split keeps runs with their episode"
+                );
+                assert_eq!(s.current_frame, frame_path(&key, i));
+                assert_eq!(s.target, targets[i]);
+            }
+            expected.push((key, t.actions.len()));
+        }
+    }
+    assert!(perturbed_steps > 10, "{perturbed_steps} perturbed steps");
+    // Store order: each episode's gt replay, then its runs.
+    let mut order: Vec<(String, usize)> = Vec::new();
+    for s in &samples {
+        let key = key_of_frame(&s.current_frame).unwrap().to_owned();
+        match order.last_mut() {
+            Some((k, n)) if *k == key => *n += 1,
+            _ => order.push((key, 1)),
+        }
+    }
+    assert_eq!(order, expected);
+
+    // Same seed, same data; resumed after the first episode, same data; another seed, other runs.
+    let again = tempfile::tempdir().unwrap();
+    run(&input, &selection[..1], again.path(), &config, 1000);
+    run(&input, &selection, again.path(), &config, 1000);
+    assert_eq!(all_samples(again.path()), samples);
+    let other = tempfile::tempdir().unwrap();
+    let reseeded = DatagenConfig {
+        perturb: Perturbation {
+            seed: 4,
+            ..config.perturb
+        },
+        ..config
+    };
+    run(&input, &selection[..1], other.path(), &reseeded, 1000);
+    let id = input.dataset.episode(0).unwrap().episode_id.key();
+    assert_ne!(
+        load_finished_perturbed(other.path(), &id, 1)
+            .unwrap()
+            .unwrap()
+            .actions,
+        load_finished_perturbed(dir.path(), &id, 1)
+            .unwrap()
+            .unwrap()
+            .actions
+    );
+    // A directory made with other perturbation settings is refused, not mixed.
+    let err = generate(&input, &selection, dir.path(), &reseeded, 1000, &|_| {}).unwrap_err();
+    assert!(err.to_string().contains("datagen.json"), "{err}");
 }

@@ -25,9 +25,8 @@ use std::time::Instant;
 use agent::{navigation_chat, Pipeline};
 use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
 use env::body::{AgentState, Body};
-use env::nav::follower::Decision;
-use env::nav::{FollowerConfig, ShortestPathFollower};
-use env::task::{ResetInfo, ResetOptions, SceneLibrary, TaskDataset, VlnEnvConfig};
+use env::nav::{Expert, FollowerConfig};
+use env::task::{ResetOptions, SceneLibrary, TaskDataset, VlnEnvConfig};
 use env::vec_env::VecEnv;
 use episodes::answer::parse_options;
 use episodes::store::SampleStoreWriter;
@@ -55,139 +54,6 @@ pub struct OnlineRun {
     pub kind: Kind,
 }
 
-/// The expert's actions from any state of an episode: the oracle's waypoint-by-waypoint follower, with
-/// the waypoint progress kept across decisions.
-pub struct ExpertLabeler {
-    info: ResetInfo,
-    follower: ShortestPathFollower,
-    body: Body,
-    /// The body after the expert's last first action: when the agent took it, the next call continues from
-    /// this body (same turn count and base heading), so the follower keeps its committed plan instead of
-    /// re-choosing in the middle of a turn.
-    predicted: Option<Body>,
-    /// Intermediate reference waypoints, then the goal.
-    targets: Vec<[f32; 3]>,
-    next: usize,
-    config: FollowerConfig,
-}
-
-/// Two states equal up to float noise (the env and the labeler accumulate headings differently).
-fn same_state(a: AgentState, b: AgentState) -> bool {
-    let tau = std::f64::consts::TAU;
-    let dh = (a.heading() - b.heading()).rem_euclid(tau);
-    a.position
-        .iter()
-        .zip(b.position)
-        .all(|(x, y)| (x - y).abs() < 1e-4)
-        && dh.min(tau - dh) < 1e-6
-}
-
-impl ExpertLabeler {
-    pub fn new(info: &ResetInfo, config: FollowerConfig) -> Result<ExpertLabeler> {
-        let episode = &info.episode;
-        let goal = episode.goals.first().map(|g| g.position).ok_or_else(|| {
-            RftError::Input(format!("episode {} has no goal", episode.episode_id.key()))
-        })?;
-        let mut targets: Vec<[f32; 3]> = episode
-            .reference_path
-            .iter()
-            .take(episode.reference_path.len().saturating_sub(1))
-            .map(|p| p.map(|v| v as f32))
-            .collect();
-        targets.push(goal.map(|v| v as f32));
-        let scene = &info.scene;
-        Ok(ExpertLabeler {
-            follower: ShortestPathFollower::new(
-                scene.pathfinder.clone(),
-                scene.collider.clone(),
-                info.agent,
-                config,
-            )?,
-            body: Body::new(scene.collider.clone(), info.agent, info.start)?,
-            predicted: None,
-            info: info.clone(),
-            targets,
-            next: 0,
-            config,
-        })
-    }
-
-    pub fn goal(&self) -> [f32; 3] {
-        self.targets[self.targets.len() - 1]
-    }
-
-    /// One expert decision for `body`, advancing `next` past reached (or unreachable) waypoints.
-    fn decide(
-        follower: &mut ShortestPathFollower,
-        body: &Body,
-        targets: &[[f32; 3]],
-        next: &mut usize,
-        config: &FollowerConfig,
-    ) -> Result<Action> {
-        while *next < targets.len() {
-            let last = *next + 1 == targets.len();
-            let field = match follower.route_field(targets[*next]) {
-                Ok(f) => f,
-                Err(_) if !last => {
-                    *next += 1;
-                    continue;
-                }
-                Err(e) => return Err(e.into()),
-            };
-            let radius = if last {
-                config.goal_radius
-            } else {
-                config.waypoint_radius
-            };
-            match follower.decide(body, &field, radius) {
-                Decision::Act(a) => return Ok(a),
-                Decision::Reached | Decision::Stuck if !last => *next += 1,
-                Decision::Reached | Decision::Stuck => break,
-            }
-        }
-        Ok(Action::Stop)
-    }
-
-    /// The expert's next `n` actions from `state` (STOP-padded after a STOP). The first comes from the
-    /// persistent follower (exactly the closed-loop oracle's choice); the rest from a look-ahead copy.
-    pub fn labels(&mut self, state: AgentState, n: usize) -> Result<Vec<Action>> {
-        if !same_state(self.body.state(), state) {
-            match self.predicted.take() {
-                Some(body) if same_state(body.state(), state) => self.body = body,
-                _ => self.body.reset(state),
-            }
-        }
-        let first = Self::decide(
-            &mut self.follower,
-            &self.body,
-            &self.targets,
-            &mut self.next,
-            &self.config,
-        )?;
-        let mut predicted = self.body.clone();
-        predicted.step(first);
-        self.predicted = Some(predicted);
-        let mut out = vec![first];
-        let mut body = self.body.clone();
-        let mut next = self.next;
-        // A copy of the persistent follower, plan included: a fresh one would re-choose its heading in the
-        // middle of a committed turn, and with the heading slack it may then walk on where the expert turns.
-        let mut ahead = self.follower.clone();
-        let mut last = first;
-        while out.len() < n {
-            if last == Action::Stop {
-                out.push(Action::Stop);
-                continue;
-            }
-            body.step(last);
-            last = Self::decide(&mut ahead, &body, &self.targets, &mut next, &self.config)?;
-            out.push(last);
-        }
-        out.truncate(n);
-        Ok(out)
-    }
-}
-
 /// Geodesic progress and success of executing `actions` on a copy of the body at `state`.
 pub struct ProgressScore {
     pub progress: f32,
@@ -198,15 +64,15 @@ pub struct ProgressScore {
 /// divided by what N forward steps could gain, clamped to [-1, 1] (0 when neither end is on the surface); `success` is 1 when a STOP is executed
 /// within `success_distance` of the goal.
 pub fn progress_score(
-    labeler: &ExpertLabeler,
+    labeler: &Expert,
     state: AgentState,
     actions: &[Action],
     n: usize,
     success_distance: f32,
 ) -> Result<ProgressScore> {
-    let scene = &labeler.info.scene;
+    let scene = labeler.scene();
     let goal = labeler.goal();
-    let mut body = Body::new(scene.collider.clone(), labeler.info.agent, state)?;
+    let mut body = Body::new(scene.collider.clone(), *labeler.agent(), state)?;
     // The same distance field the environment's distance-to-goal measure uses.
     let field = scene.pathfinder.distance_field(goal)?;
     let d0 = field.distance(body.position());
@@ -221,7 +87,7 @@ pub fn progress_score(
         body.step(a);
     }
     let d1 = field.distance(body.position());
-    let budget = labeler.info.agent.forward_step * n as f32;
+    let budget = labeler.agent().forward_step * n as f32;
     // Off the surface on both ends (inf - inf) carries no signal; one end off clamps to ±1.
     let progress = ((d0 - d1) / budget.max(1e-6)).clamp(-1.0, 1.0);
     let progress = if progress.is_nan() { 0.0 } else { progress };
@@ -230,7 +96,8 @@ pub fn progress_score(
 
 /// Per-slot episode state in the collector.
 struct Slot {
-    labeler: ExpertLabeler,
+    labeler: Expert,
+    scene_id: String,
     prompt: PromptConfig,
     instruction: String,
     episode_id: String,
@@ -435,7 +302,8 @@ fn collect(c: Collector) -> Result<()> {
             num_actions: n,
         };
         let mut s = Slot {
-            labeler: ExpertLabeler::new(&info, FollowerConfig::default())?,
+            labeler: Expert::new(&info, FollowerConfig::default())?,
+            scene_id: info.episode.scene_id.clone(),
             prompt,
             instruction: info.episode.instruction.instruction_text.clone(),
             episode_id: info.episode.episode_id.key(),
@@ -484,7 +352,7 @@ fn collect(c: Collector) -> Result<()> {
             let sample = Sample {
                 episode_id: s.episode_id.clone(),
                 trajectory_id: Some(format!("online-{}", s.run_index)),
-                scene_id: Some(s.labeler.info.episode.scene_id.clone()),
+                scene_id: Some(s.scene_id.clone()),
                 step: step as u32,
                 instruction: s.instruction.clone(),
                 history_frames: history.iter().map(|&k| s.frame_paths[k].clone()).collect(),

@@ -4,12 +4,13 @@
 
 use std::sync::Arc;
 
+use env::nav::Expert;
 use env::nav::{FollowerConfig, NavParams};
 use env::task::{ResetOptions, SceneLibrary, TaskDataset, VlnEnvConfig};
 use env::vec_env::VecEnv;
 use episodes::store::SampleStore;
 use episodes::{Action, EpisodeFilter};
-use rft::online::{progress_score, ExpertLabeler};
+use rft::online::progress_score;
 use rft::{run_online, LossType, OnlineReward, OnlineRun, RftConfig};
 use tch::{Device, Kind};
 
@@ -47,7 +48,7 @@ fn labeler_drives_to_success_and_scores_progress() {
         .unwrap()
         .pop()
         .unwrap();
-    let mut labeler = ExpertLabeler::new(&info, FollowerConfig::default()).unwrap();
+    let mut labeler = Expert::new(&info, FollowerConfig::default()).unwrap();
     let mut state = obs.state;
     let first = labeler.labels(state, 6).unwrap();
     // Progress: the expert's 6 actions gain distance (unless all are turns), a STOP gains none.

@@ -9,7 +9,7 @@ use anyhow::bail;
 use clap::Args;
 use env::datagen::{
     generate, load_gt_actions, DatagenConfig, DatagenEvent, DatagenInput, DatagenStats,
-    DEFAULT_SHARD_SAMPLES, SHAREGPT_FILE, STATS_FILE,
+    Perturbation, DEFAULT_SHARD_SAMPLES, SHAREGPT_FILE, STATS_FILE,
 };
 use episodes::MemorySampler;
 
@@ -63,6 +63,19 @@ pub struct DatagenOptions {
     /// Replay step cap; longer gt trajectories are skipped.
     #[arg(long, default_value_t = env::task::DEFAULT_MAX_STEPS)]
     pub max_steps: u32,
+    /// Perturbed expert runs per episode besides the gt replay (DAgger-style recovery data): the expert
+    /// drives, random bursts of one action knock it off its path, and every frame is labelled with the
+    /// expert's next N actions from where the agent is. 0: none.
+    #[arg(long, default_value_t = 0)]
+    pub perturbed_runs: u32,
+    /// Chance per expert step that a perturbation burst starts.
+    #[arg(long, default_value_t = 0.1)]
+    pub perturb_rate: f32,
+    /// Longest burst (steps of one random action: forward, left or right).
+    #[arg(long, default_value_t = 4)]
+    pub perturb_burst: u32,
+    #[arg(long, default_value_t = 0)]
+    pub perturb_seed: u64,
 }
 
 impl DatagenOptions {
@@ -75,6 +88,12 @@ impl DatagenOptions {
             memory: self.memory,
             jpeg_quality: self.jpeg_quality,
             max_steps: self.max_steps,
+            perturb: Perturbation {
+                runs: self.perturbed_runs,
+                rate: self.perturb_rate,
+                max_burst: self.perturb_burst,
+                seed: self.perturb_seed,
+            },
             ..DatagenConfig::default()
         }
     }
@@ -139,7 +158,17 @@ pub fn run(args: DatagenArgs) -> anyhow::Result<()> {
         rayon::current_num_threads(),
         args.out.display()
     );
-    let bar = indicatif::ProgressBar::new(selection.len() as u64);
+    if config.perturb.runs > 0 {
+        println!(
+            "+ {} perturbed expert runs per episode (burst rate {}, bursts of 1..={} steps, seed {})",
+            config.perturb.runs,
+            config.perturb.rate,
+            config.perturb.max_burst,
+            config.perturb.seed
+        );
+    }
+    let trajectories = selection.len() as u64 * (1 + u64::from(config.perturb.runs));
+    let bar = indicatif::ProgressBar::new(trajectories);
     bar.set_style(
         indicatif::ProgressStyle::with_template(
             "{bar:40} {pos}/{len} trajectories [{elapsed_precise} < {eta_precise}] {msg}",

@@ -6,6 +6,8 @@
 //! - `datagen.json`: the settings the directory was made with; a rerun with other settings is refused.
 //! - `frames/<episode_id>/step_NNNN.jpg` + `trajectory.json` (instruction, actions, frame list or the reason
 //!   the trajectory was skipped). A directory appears whole (temp directory + rename) or not at all.
+//!   With `--perturbed-runs K`, each episode also gets K perturbed expert runs in `frames/<episode_id>@p<k>/`
+//!   ([`perturbed`]), whose samples follow the gt replay's in the store.
 //! - `manifest.json`, `shard-*.jsonl`, `shard-*.idx`: the sample store ([`episodes::store`]). Shards end on
 //!   trajectory boundaries, so a trajectory's samples are committed all together or not at all.
 //! - `vln_ego.json` + `dataset_info.json`: LLaMA-Factory sharegpt, rewritten from the store at the end.
@@ -15,6 +17,7 @@
 //! are in the store are not appended again. Samples are committed in dataset order, so a killed and resumed
 //! run ends with the same store content as one uninterrupted run.
 
+pub mod perturbed;
 mod samples;
 mod sharegpt;
 mod trajectory;
@@ -32,14 +35,15 @@ use crate::body::AgentConfig;
 use crate::error::{EnvError, Result};
 use crate::task::{SceneLibrary, Sensors, TaskDataset, VlnEnv, VlnEnvConfig};
 
+pub use perturbed::{load_finished_perturbed, make_perturbed_trajectory, Perturbation};
 pub use samples::trajectory_samples;
 pub use sharegpt::{
     sharegpt_record, write_sharegpt, ShareGptRecord, Turn, DATASET_INFO_FILE, DATASET_NAME,
     SHAREGPT_FILE,
 };
 pub use trajectory::{
-    frame_path, is_safe_id, load_finished, make_trajectory, FrameSettings, SkipReason, Trajectory,
-    FRAMES_DIR, TRAJECTORY_FILE,
+    frame_path, is_safe_id, key_of_frame, load_finished, make_trajectory, trajectory_key,
+    FrameSettings, SkipReason, Trajectory, FRAMES_DIR, TRAJECTORY_FILE,
 };
 
 /// The settings file of an output directory.
@@ -64,6 +68,10 @@ pub struct DatagenConfig {
     /// Step cap of the replay; gt trajectories longer than this are skipped.
     pub max_steps: u32,
     pub success_distance: f32,
+    /// Perturbed expert runs per episode (none by default; absent from the settings file when off, so
+    /// directories made before it existed still resume).
+    #[serde(default, skip_serializing_if = "Perturbation::is_off")]
+    pub perturb: Perturbation,
 }
 
 impl Default for DatagenConfig {
@@ -77,6 +85,7 @@ impl Default for DatagenConfig {
             jpeg_quality: 90,
             max_steps: crate::task::DEFAULT_MAX_STEPS,
             success_distance: crate::task::DEFAULT_SUCCESS_DISTANCE,
+            perturb: Perturbation::default(),
         }
     }
 }
@@ -108,6 +117,7 @@ impl DatagenConfig {
 
     pub fn validate(&self) -> Result<()> {
         self.memory.validate()?;
+        self.perturb.validate()?;
         if self.num_actions == 0 {
             return Err(EnvError::Invalid(
                 "datagen: --future must be at least 1".into(),
@@ -211,7 +221,8 @@ pub struct DatagenStats {
     pub trajectories: u64,
     /// Frames those trajectories saved (one per action).
     pub frames: u64,
-    /// First target action of each sample (= the gt action taken at the frame), by Habitat name.
+    /// First target action of each sample (= the gt action taken at the frame, or the expert's action at a
+    /// perturbed run's frame), by Habitat name.
     pub action_histogram: BTreeMap<String, u64>,
     /// Every target slot of every sample, STOP padding included.
     pub target_histogram: BTreeMap<String, u64>,
@@ -258,12 +269,17 @@ pub fn generate(
     )?;
 
     remove_temp_dirs(out)?;
-    // Trajectories already committed to the store.
+    // Trajectories already committed to the store, by key (the directory of their frames).
     let mut committed: HashSet<String> = HashSet::new();
     if out.join(episodes::store::MANIFEST_FILE).is_file() {
         let store = SampleStore::open(out)?;
         for s in store.iter() {
-            committed.insert(s?.episode_id);
+            let s = s?;
+            committed.insert(
+                key_of_frame(&s.current_frame)
+                    .unwrap_or(&s.episode_id)
+                    .to_owned(),
+            );
         }
     }
     let mut writer = SampleStoreWriter::with_shard_size(out, usize::MAX)?;
@@ -292,15 +308,21 @@ pub fn generate(
             "datagen: episode index {dup} is selected twice"
         )));
     }
-    let resumed = selection
+    // Jobs: each episode's gt replay (run None), then its perturbed runs.
+    let runs = config.perturb.runs;
+    let jobs: Vec<(usize, Option<u32>)> = selection
         .iter()
-        .map(|&i| episode_id(i).map(|id| committed.contains(&id)))
+        .flat_map(|&i| std::iter::once((i, None)).chain((1..=runs).map(move |r| (i, Some(r)))))
+        .collect();
+    let resumed = jobs
+        .iter()
+        .map(|&(i, run)| episode_id(i).map(|id| committed.contains(&trajectory_key(&id, run))))
         .collect::<Result<Vec<bool>>>()?
         .into_iter()
         .filter(|c| *c)
         .count();
     progress(DatagenEvent::Started {
-        total: selection.len(),
+        total: jobs.len(),
         resumed,
     });
 
@@ -308,13 +330,29 @@ pub fn generate(
     let mut buffered = 0usize;
     // Chunks keep every core busy while samples are still committed in selection order.
     let chunk = (rayon::current_num_threads() * 4).max(8);
-    for part in selection.chunks(chunk) {
+    for part in jobs.chunks(chunk) {
         let made: Vec<Result<(Trajectory, bool)>> = part
             .par_iter()
             .map_init(
                 || VlnEnv::new(input.library.clone(), input.dataset.clone(), env_config),
-                |env, &index| {
+                |env, &(index, run)| {
                     let id = episode_id(index)?;
+                    if let Some(run) = run {
+                        if let Some(t) = load_finished_perturbed(out, &id, run)? {
+                            return Ok((t, false));
+                        }
+                        let env = env.as_mut().map_err(|e| EnvError::Invalid(e.to_string()))?;
+                        let t = make_perturbed_trajectory(
+                            env,
+                            out,
+                            index,
+                            run,
+                            &config.perturb,
+                            config.num_actions,
+                            &settings,
+                        )?;
+                        return Ok((t, true));
+                    }
                     let actions = input.actions.get(&id).map(Vec::as_slice);
                     if let Some(a) = actions {
                         if let Some(t) = load_finished(out, &id, a)? {
@@ -336,7 +374,7 @@ pub fn generate(
                     .entry(reason.kind().to_owned())
                     .or_default() += 1;
                 stats.skipped_trajectories.push(Skipped {
-                    episode_id: t.episode_id.clone(),
+                    episode_id: trajectory_key(&t.episode_id, t.perturbed_run),
                     reason: reason.to_string(),
                 });
                 progress(DatagenEvent::Trajectory {
@@ -345,7 +383,8 @@ pub fn generate(
                 });
                 continue;
             }
-            let samples = if committed.contains(&t.episode_id) {
+            let key = trajectory_key(&t.episode_id, t.perturbed_run);
+            let samples = if committed.contains(&key) {
                 Vec::new()
             } else {
                 trajectory_samples(&t, &prompt, &config.memory)
@@ -353,7 +392,7 @@ pub fn generate(
             for s in &samples {
                 writer.append(s)?;
             }
-            committed.insert(t.episode_id.clone());
+            committed.insert(key);
             buffered += samples.len();
             stats.appended_this_run += samples.len() as u64;
             if buffered >= shard_samples.max(1) {
@@ -378,11 +417,13 @@ pub fn generate(
 
 /// Fills the store-wide counts of `stats`.
 fn summarise_store(store: &SampleStore, stats: &mut DatagenStats) -> Result<()> {
-    let mut episodes_seen = HashSet::new();
+    let mut trajectories_seen = HashSet::new();
     for s in store.iter() {
         let s = s?;
         stats.samples += 1;
-        if episodes_seen.insert(s.episode_id.clone()) {
+        let key = key_of_frame(&s.current_frame).unwrap_or(&s.episode_id);
+        if !trajectories_seen.contains(key) {
+            trajectories_seen.insert(key.to_owned());
             stats.trajectories += 1;
         }
         // A trajectory has one sample per action, hence one frame per sample.

@@ -6,7 +6,8 @@ use episodes::{target_actions, MemorySampler, PromptConfig, Sample};
 use super::trajectory::Trajectory;
 
 /// One sample per step `i` of a finished (not skipped) trajectory: current frame `i`, the history frames the
-/// sampler picks from `0..i`, and the N actions starting with action `i`, padded with STOP.
+/// sampler picks from `0..i`, and the N actions starting with action `i`, padded with STOP (for a perturbed
+/// run: the expert's N actions from frame `i`'s state).
 pub fn trajectory_samples(
     t: &Trajectory,
     prompt: &PromptConfig,
@@ -29,7 +30,10 @@ pub fn trajectory_samples(
                 .collect(),
             current_frame: t.frames[i].clone(),
             prompt: *prompt,
-            target: target_actions(&t.actions, i, prompt.num_actions),
+            target: match &t.targets {
+                Some(targets) => target_actions(&targets[i], 0, prompt.num_actions),
+                None => target_actions(&t.actions, i, prompt.num_actions),
+            },
             rl: None,
         })
         .collect()
@@ -50,6 +54,8 @@ mod tests {
                 .map(|i| super::super::trajectory::frame_path("7", i))
                 .collect(),
             actions,
+            perturbed_run: None,
+            targets: None,
             final_distance: Some(0.1),
             skipped: None,
         }
@@ -77,5 +83,27 @@ mod tests {
         let mut skipped = t.clone();
         skipped.skipped = Some(super::super::trajectory::SkipReason::NoGt);
         assert!(trajectory_samples(&skipped, &prompt, &MemorySampler::UNIFORM).is_empty());
+    }
+
+    #[test]
+    fn a_perturbed_run_targets_the_experts_labels_not_the_actions_taken() {
+        // Step 1 was a perturbation (forward where the expert turned left); its sample still says turn.
+        let mut t = trajectory(vec![MoveForward, MoveForward, TurnLeft, Stop]);
+        t.perturbed_run = Some(1);
+        t.targets = Some(vec![
+            vec![MoveForward, TurnLeft],
+            vec![TurnLeft, TurnLeft],
+            vec![TurnLeft, Stop],
+            vec![Stop, Stop],
+        ]);
+        let prompt = PromptConfig {
+            num_actions: 3,
+            ..PromptConfig::R2R
+        };
+        let s = trajectory_samples(&t, &prompt, &MemorySampler::UNIFORM);
+        assert_eq!(s.len(), 4);
+        assert_eq!(s[0].target, [MoveForward, TurnLeft, Stop]);
+        assert_eq!(s[1].target, [TurnLeft, TurnLeft, Stop]);
+        assert_eq!(s[3].target, [Stop, Stop, Stop]);
     }
 }

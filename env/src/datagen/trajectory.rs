@@ -37,6 +37,8 @@ pub enum SkipReason {
     BadInstruction { detail: String },
     /// The environment could not load the episode (scene missing, start off the navmesh...).
     ResetFailed { detail: String },
+    /// The expert of a perturbed run found no way on (its goal is off the surface).
+    ExpertFailed { detail: String },
     /// Replaying the gt actions in this simulator ends too far from the goal.
     MissedGoal {
         distance_to_goal: f32,
@@ -53,6 +55,7 @@ impl SkipReason {
             SkipReason::BadActions { .. } => "bad_actions",
             SkipReason::BadInstruction { .. } => "bad_instruction",
             SkipReason::ResetFailed { .. } => "reset_failed",
+            SkipReason::ExpertFailed { .. } => "expert_failed",
             SkipReason::MissedGoal { .. } => "missed_goal",
         }
     }
@@ -68,6 +71,7 @@ impl std::fmt::Display for SkipReason {
             SkipReason::BadActions { detail } => write!(f, "gt actions: {detail}"),
             SkipReason::BadInstruction { detail } => write!(f, "instruction: {detail}"),
             SkipReason::ResetFailed { detail } => write!(f, "reset failed: {detail}"),
+            SkipReason::ExpertFailed { detail } => write!(f, "expert: {detail}"),
             SkipReason::MissedGoal {
                 distance_to_goal,
                 success_distance,
@@ -87,8 +91,15 @@ pub struct Trajectory {
     pub trajectory_id: Option<String>,
     pub scene_id: String,
     pub instruction: String,
-    /// The gt actions; frame `i` was seen before action `i`.
+    /// The actions taken (the gt actions, or those of a perturbed run); frame `i` was seen before action `i`.
     pub actions: Vec<Action>,
+    /// Perturbed runs only: the run number (1, 2, ...) of this episode's perturbed runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub perturbed_run: Option<u32>,
+    /// Perturbed runs only: the expert's next N actions from the state of each frame (the sample targets,
+    /// which differ from the actions taken where the run was perturbed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub targets: Option<Vec<Vec<Action>>>,
     /// One JPEG per action, relative to the output root (empty when skipped).
     pub frames: Vec<String>,
     /// Geodesic distance to the goal after the replay (absent when the replay did not run to the end).
@@ -116,13 +127,28 @@ pub fn is_safe_id(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
 }
 
-/// `frames/<id>/step_NNNN.jpg`, relative to the output root (the sample store root).
-pub fn frame_path(episode_id: &str, step: usize) -> String {
-    format!("{FRAMES_DIR}/{episode_id}/step_{step:04}.jpg")
+/// `frames/<key>/step_NNNN.jpg`, relative to the output root (the sample store root).
+pub fn frame_path(key: &str, step: usize) -> String {
+    format!("{FRAMES_DIR}/{key}/step_{step:04}.jpg")
 }
 
-fn trajectory_dir(root: &Path, episode_id: &str) -> PathBuf {
-    root.join(FRAMES_DIR).join(episode_id)
+/// The directory name of a trajectory: the episode id for the gt replay, `<id>@p<run>` for a perturbed run
+/// ('@' is not allowed in ids, so the two never collide).
+pub fn trajectory_key(episode_id: &str, perturbed_run: Option<u32>) -> String {
+    match perturbed_run {
+        None => episode_id.to_owned(),
+        Some(run) => format!("{episode_id}@p{run}"),
+    }
+}
+
+/// The trajectory key of a sample's frame path (`frames/<key>/step_NNNN.jpg`).
+pub fn key_of_frame(frame: &str) -> Option<&str> {
+    let rest = frame.strip_prefix(FRAMES_DIR)?.strip_prefix('/')?;
+    rest.split_once('/').map(|(key, _)| key)
+}
+
+pub(super) fn trajectory_dir(root: &Path, key: &str) -> PathBuf {
+    root.join(FRAMES_DIR).join(key)
 }
 
 /// The finished trajectory of `episode_id` under `root`, when a previous run completed it for the same
@@ -150,23 +176,41 @@ pub fn load_finished(
             actions.len()
         )));
     }
-    if t.skipped.is_none() {
-        if t.frames.len() != t.actions.len() {
+    check_frames(root, &path, &t)?;
+    Ok(Some(t))
+}
+
+/// A finished, not skipped record has one frame per action, all on disk (and one target list per frame
+/// for a perturbed run).
+pub(super) fn check_frames(root: &Path, path: &Path, t: &Trajectory) -> Result<()> {
+    if t.skipped.is_some() {
+        return Ok(());
+    }
+    if t.frames.len() != t.actions.len() {
+        return Err(EnvError::Invalid(format!(
+            "{}: {} frames for {} actions",
+            path.display(),
+            t.frames.len(),
+            t.actions.len()
+        )));
+    }
+    if let Some(targets) = &t.targets {
+        if targets.len() != t.frames.len() {
             return Err(EnvError::Invalid(format!(
-                "{}: {} frames for {} actions",
+                "{}: field `targets`: {} target lists for {} frames",
                 path.display(),
-                t.frames.len(),
-                t.actions.len()
-            )));
-        }
-        if let Some(missing) = t.frames.iter().find(|f| !root.join(f).is_file()) {
-            return Err(EnvError::Invalid(format!(
-                "{}: frame {missing} is missing",
-                path.display()
+                targets.len(),
+                t.frames.len()
             )));
         }
     }
-    Ok(Some(t))
+    if let Some(missing) = t.frames.iter().find(|f| !root.join(f).is_file()) {
+        return Err(EnvError::Invalid(format!(
+            "{}: frame {missing} is missing",
+            path.display()
+        )));
+    }
+    Ok(())
 }
 
 /// Checks that gt actions form a VLN-R1 trajectory: non-empty, only the four options, one STOP at the end,
@@ -200,7 +244,7 @@ fn check_actions(actions: &[Action], options: &ActionOptions, max_steps: u32) ->
 }
 
 /// The prompt builder refuses these; finding them here skips one trajectory instead of failing the run.
-fn check_instruction(instruction: &str) -> Option<String> {
+pub(super) fn check_instruction(instruction: &str) -> Option<String> {
     if instruction.is_empty() {
         Some("is empty".into())
     } else if instruction.contains(episodes::prompt::IMAGE_PLACEHOLDER) {
@@ -236,6 +280,8 @@ pub fn make_trajectory(
         scene_id: episode.scene_id.clone(),
         instruction: episode.instruction.instruction_text.trim().to_owned(),
         actions: actions.map(<[Action]>::to_vec).unwrap_or_default(),
+        perturbed_run: None,
+        targets: None,
         frames: Vec::new(),
         final_distance: None,
         skipped: None,
@@ -255,12 +301,7 @@ pub fn make_trajectory(
         t.skipped = skip;
         return Ok(t);
     }
-    let frames_root = root.join(FRAMES_DIR);
-    let tmp = frames_root.join(format!(".tmp-{episode_id}"));
-    if tmp.exists() {
-        fs::remove_dir_all(&tmp).map_err(|e| io_err(&tmp, e))?;
-    }
-    fs::create_dir_all(&tmp).map_err(|e| io_err(&tmp, e))?;
+    let tmp = temp_dir(root, &episode_id)?;
     t.skipped = match skip {
         Some(s) => Some(s),
         None => {
@@ -270,22 +311,40 @@ pub fn make_trajectory(
             skip?
         }
     };
+    commit(root, &tmp, &episode_id, &mut t)?;
+    Ok(t)
+}
+
+/// A fresh `frames/.tmp-<key>/` for a trajectory being made (a leftover of a killed run is deleted).
+pub(super) fn temp_dir(root: &Path, key: &str) -> Result<PathBuf> {
+    let tmp = root.join(FRAMES_DIR).join(format!(".tmp-{key}"));
+    if tmp.exists() {
+        fs::remove_dir_all(&tmp).map_err(|e| io_err(&tmp, e))?;
+    }
+    fs::create_dir_all(&tmp).map_err(|e| io_err(&tmp, e))?;
+    Ok(tmp)
+}
+
+/// Writes the record into the temp directory and renames it to `frames/<key>/`. A skipped trajectory
+/// keeps only its record: frames of a bad run must not be trained on.
+pub(super) fn commit(root: &Path, tmp: &Path, key: &str, t: &mut Trajectory) -> Result<()> {
     if t.skipped.is_some() {
-        // A skipped trajectory keeps only its record: frames of a bad replay must not be trained on.
         t.frames.clear();
-        for entry in fs::read_dir(&tmp).map_err(|e| io_err(&tmp, e))? {
-            let p = entry.map_err(|e| io_err(&tmp, e))?.path();
+        if let Some(targets) = &mut t.targets {
+            targets.clear();
+        }
+        for entry in fs::read_dir(tmp).map_err(|e| io_err(tmp, e))? {
+            let p = entry.map_err(|e| io_err(tmp, e))?.path();
             fs::remove_file(&p).map_err(|e| io_err(&p, e))?;
         }
     }
-    episodes::file::write_json(&tmp.join(TRAJECTORY_FILE), &t)?;
-    let done = trajectory_dir(root, &episode_id);
+    episodes::file::write_json(&tmp.join(TRAJECTORY_FILE), &*t)?;
+    let done = trajectory_dir(root, key);
     if done.exists() {
         // Only reachable when a record went missing by hand; the directory is redone as a whole.
         fs::remove_dir_all(&done).map_err(|e| io_err(&done, e))?;
     }
-    fs::rename(&tmp, &done).map_err(|e| io_err(&done, e))?;
-    Ok(t)
+    fs::rename(tmp, &done).map_err(|e| io_err(&done, e))
 }
 
 /// Steps through the actions, saving the frame before each. Returns the skip reason, if any.
@@ -336,7 +395,7 @@ fn replay(
     Ok(None)
 }
 
-fn write_jpeg(path: &Path, rgb: &RgbImage, quality: u8) -> Result<()> {
+pub(super) fn write_jpeg(path: &Path, rgb: &RgbImage, quality: u8) -> Result<()> {
     let file = fs::File::create(path).map_err(|e| io_err(path, e))?;
     let mut w = BufWriter::new(file);
     JpegEncoder::new_with_quality(&mut w, quality)
@@ -348,7 +407,7 @@ fn write_jpeg(path: &Path, rgb: &RgbImage, quality: u8) -> Result<()> {
     std::io::Write::flush(&mut w).map_err(|e| io_err(path, e))
 }
 
-fn io_err(path: &Path, source: std::io::Error) -> EnvError {
+pub(super) fn io_err(path: &Path, source: std::io::Error) -> EnvError {
     EnvError::Io {
         path: path.to_owned(),
         source,

@@ -5,6 +5,7 @@
 //! geodesic queries, and keeps per-goal [`DistanceField`]s in an LRU for repeated queries.
 
 pub mod cache;
+pub mod expert;
 pub mod field;
 pub mod follower;
 mod search;
@@ -19,6 +20,7 @@ use lru::LruCache;
 use rand::Rng;
 
 pub use cache::CacheOutcome;
+pub use expert::Expert;
 pub use field::DistanceField;
 pub use follower::{ExpertPath, FollowerConfig, ShortestPathFollower};
 pub use surface::{NavParams, NavSurface};
