@@ -132,4 +132,35 @@ fn datagen_writes_both_outputs_and_resumes() {
         stdout.contains("samples/s") && stdout.contains("render-only time"),
         "{stdout}"
     );
+
+    // Perturbed expert runs: one per episode on top of the gt replay, in their own directories.
+    let perturbed = dir.path().join("vln_ego_p");
+    let mut args_p = args.to_vec();
+    args_p[8] = perturbed.to_str().unwrap();
+    args_p.extend(["--perturbed-runs", "1", "--perturb-seed", "5"]);
+    let run = vln_r1(&args_p);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    assert!(text(&run.stdout).contains("+ 1 perturbed expert runs per episode"));
+    let stats: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(perturbed.join("stats.json")).unwrap()).unwrap();
+    assert_eq!(
+        stats["trajectories"].as_u64().unwrap() + stats["skipped"].as_u64().unwrap(),
+        6
+    );
+    let runs = std::fs::read_dir(perturbed.join("frames"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .ends_with("@p1")
+        })
+        .count();
+    assert_eq!(runs, 3);
+    let mut bad = args_p.clone();
+    bad.extend(["--perturb-rate", "1.5"]);
+    let refused = vln_r1(&bad);
+    assert!(!refused.status.success());
+    assert!(text(&refused.stderr).contains("--perturb-rate"));
 }

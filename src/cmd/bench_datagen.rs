@@ -81,13 +81,25 @@ pub fn run(args: DatagenOptions) -> anyhow::Result<()> {
         frames / gen_s,
         per_cpu(stats.samples as f64, gen_cpu, "samples")
     );
-    print!(
-        "datagen time / render-only time: {:.2}x wall",
-        gen_s / render_s.max(1e-9)
-    );
-    match (gen_cpu, render_cpu) {
-        (Some(g), Some(r)) if r > 0.0 => println!(", {:.2}x CPU", g / r),
-        _ => println!(),
+    if config.perturb.runs > 0 {
+        // The render-only pass replays the gt only, so per frame is the comparable unit here.
+        println!(
+            "datagen with {} perturbed runs per episode: {:.0} frames/s against {:.0} render-only frames/s \
+             ({:.2}x the render-only cost per frame)",
+            config.perturb.runs,
+            frames / gen_s,
+            render_frames as f64 / render_s,
+            (gen_s / frames) / (render_s / render_frames as f64).max(1e-12)
+        );
+    } else {
+        print!(
+            "datagen time / render-only time: {:.2}x wall",
+            gen_s / render_s.max(1e-9)
+        );
+        match (gen_cpu, render_cpu) {
+            (Some(g), Some(r)) if r > 0.0 => println!(", {:.2}x CPU", g / r),
+            _ => println!(),
+        }
     }
     println!(
         "(wall times depend on what else runs on the machine; CPU seconds are this process's own)"
