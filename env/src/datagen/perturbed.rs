@@ -121,24 +121,8 @@ pub fn make_perturbed_trajectory(
     num_actions: usize,
     settings: &FrameSettings,
 ) -> Result<Trajectory> {
-    let episode = env
-        .dataset()
-        .episode(index)
-        .ok_or_else(|| EnvError::Invalid(format!("datagen: episode index {index} out of range")))?
-        .clone();
-    let episode_id = episode.episode_id.key();
-    let mut t = Trajectory {
-        episode_id: episode_id.clone(),
-        trajectory_id: episode.trajectory_id.as_ref().map(|i| i.key()),
-        scene_id: episode.scene_id.clone(),
-        instruction: episode.instruction.instruction_text.trim().to_owned(),
-        actions: Vec::new(),
-        perturbed_run: Some(run),
-        targets: Some(Vec::new()),
-        frames: Vec::new(),
-        final_distance: None,
-        skipped: None,
-    };
+    let mut t = Trajectory::start(env, index, Some(run))?;
+    let episode_id = t.episode_id.clone();
     if !is_safe_id(&episode_id) {
         t.skipped = Some(SkipReason::BadEpisodeId);
         return Ok(t);

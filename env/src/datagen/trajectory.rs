@@ -109,6 +109,32 @@ pub struct Trajectory {
     pub skipped: Option<SkipReason>,
 }
 
+impl Trajectory {
+    /// The record of dataset episode `index` before anything is played: no actions, frames or targets yet
+    /// (a perturbed run gets an empty target list to fill).
+    pub(super) fn start(
+        env: &VlnEnv,
+        index: usize,
+        perturbed_run: Option<u32>,
+    ) -> Result<Trajectory> {
+        let episode = env.dataset().episode(index).ok_or_else(|| {
+            EnvError::Invalid(format!("datagen: episode index {index} out of range"))
+        })?;
+        Ok(Trajectory {
+            episode_id: episode.episode_id.key(),
+            trajectory_id: episode.trajectory_id.as_ref().map(|i| i.key()),
+            scene_id: episode.scene_id.clone(),
+            instruction: episode.instruction.instruction_text.trim().to_owned(),
+            actions: Vec::new(),
+            perturbed_run,
+            targets: perturbed_run.map(|_| Vec::new()),
+            frames: Vec::new(),
+            final_distance: None,
+            skipped: None,
+        })
+    }
+}
+
 /// Frame settings that decide the bytes of a trajectory's files.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct FrameSettings {
@@ -268,24 +294,9 @@ pub fn make_trajectory(
     options: &ActionOptions,
     settings: &FrameSettings,
 ) -> Result<Trajectory> {
-    let episode = env
-        .dataset()
-        .episode(index)
-        .ok_or_else(|| EnvError::Invalid(format!("datagen: episode index {index} out of range")))?
-        .clone();
-    let episode_id = episode.episode_id.key();
-    let mut t = Trajectory {
-        episode_id: episode_id.clone(),
-        trajectory_id: episode.trajectory_id.as_ref().map(|i| i.key()),
-        scene_id: episode.scene_id.clone(),
-        instruction: episode.instruction.instruction_text.trim().to_owned(),
-        actions: actions.map(<[Action]>::to_vec).unwrap_or_default(),
-        perturbed_run: None,
-        targets: None,
-        frames: Vec::new(),
-        final_distance: None,
-        skipped: None,
-    };
+    let mut t = Trajectory::start(env, index, None)?;
+    t.actions = actions.map(<[Action]>::to_vec).unwrap_or_default();
+    let episode_id = t.episode_id.clone();
     let skip = match actions {
         None => Some(SkipReason::NoGt),
         Some(_) if !is_safe_id(&episode_id) => Some(SkipReason::BadEpisodeId),
