@@ -41,12 +41,17 @@ def first_letter_probs(model, processor, letter_ids, prompt, images):
     return torch.softmax(logits, -1)[letter_ids]
 
 
-def main(ckpt, store, n):
+def load(ckpt):
+    """The checkpoint in transformers, its processor, and the token ids of the answer letters A..D."""
     tokenizer = AutoTokenizer.from_pretrained(ckpt)
     processor = ImageOnlyProcessor(image_processor=AutoImageProcessor.from_pretrained(ckpt, use_fast=False),
                                    tokenizer=tokenizer, video_processor=None, chat_template=tokenizer.chat_template)
     model = Qwen2VLForConditionalGeneration.from_pretrained(ckpt, dtype=torch.float32).eval()
-    letter_ids = [tokenizer.convert_tokens_to_ids(c) for c in "ABCD"]
+    return model, processor, [tokenizer.convert_tokens_to_ids(c) for c in "ABCD"]
+
+
+def main(ckpt, store, n):
+    model, processor, letter_ids = load(ckpt)
     samples = json.load(open(f"{store}/vln_ego.json"))
     picked = [samples[i * len(samples) // n] for i in range(n)]
     tv_frames, tv_text = [], []

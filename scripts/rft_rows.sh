@@ -24,11 +24,13 @@ FRAMES=(--width "$W" --height "$H" --hfov "$FOV")
 # One environment per episode: the policy generates for all of them in one batch (what makes CPU eval bearable).
 EVAL=(eval --split val_unseen --seed 0 --episodes "$EPISODES" --envs "$EPISODES" --max-steps "${MAX_STEPS:-500}"
   --memory "$MEM" --execute "${EXECUTE:-6}" --device cpu "${FRAMES[@]}")
-# The online config's memory must be the store's too.
+# The online config's memory and the expert's stop radius must be the store's too.
 python3 -c '
 import json, sys
 c = json.load(open(sys.argv[1])); c.setdefault("online", {})["memory"] = sys.argv[2]
-json.dump(c, open(sys.argv[3], "w"), indent=1)' "$ON_CFG" "$MEM" "$OUT/rft_online.json"
+r = json.load(open(sys.argv[4]))["config"].get("stop_radius")
+if r is not None: c["online"]["stop_radius"] = r
+json.dump(c, open(sys.argv[3], "w"), indent=1)' "$ON_CFG" "$MEM" "$OUT/rft_online.json" "$DATA/datagen.json"
 
 run() { echo "+ $*" >&2; /usr/bin/time -f "  (%e s)" "$@"; }
 run "$BIN" "${EVAL[@]}" --policy "model:$SFT" --out "$OUT/eval-sft"

@@ -163,4 +163,37 @@ fn datagen_writes_both_outputs_and_resumes() {
     let refused = vln_r1(&bad);
     assert!(!refused.status.success());
     assert!(text(&refused.stderr).contains("--perturb-rate"));
+
+    // A stop radius: recorded in the settings, the gt replays end within it; a negative one is refused.
+    let cut = dir.path().join("vln_ego_r");
+    let mut args_r = args.to_vec();
+    args_r[8] = cut.to_str().unwrap();
+    args_r.extend(["--stop-radius", "1.5"]);
+    let run = vln_r1(&args_r);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    assert!(text(&run.stdout).contains("stops within 1.5 m of the goal"));
+    let settings: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(cut.join("datagen.json")).unwrap()).unwrap();
+    assert_eq!(settings["config"]["stop_radius"].as_f64(), Some(1.5));
+    let mut finished = 0;
+    for entry in std::fs::read_dir(cut.join("frames")).unwrap() {
+        let t: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(entry.unwrap().path().join("trajectory.json")).unwrap(),
+        )
+        .unwrap();
+        if let Some(d) = t["final_distance"].as_f64() {
+            assert!(d <= 1.5, "{t}");
+            finished += 1;
+        }
+    }
+    assert!(finished > 0);
+    let mut bad = args_r.clone();
+    bad.extend(["--stop-radius", "-1"]);
+    let refused = vln_r1(&bad);
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused.stderr).contains("--stop-radius"),
+        "{}",
+        text(&refused.stderr)
+    );
 }

@@ -8,9 +8,9 @@ use std::sync::{Arc, OnceLock};
 
 use env::body::AgentConfig;
 use env::datagen::{
-    frame_path, generate, key_of_frame, load_finished_perturbed, load_gt_actions, make_trajectory,
-    trajectory_key, DatagenConfig, DatagenInput, DatagenStats, FrameSettings, Perturbation,
-    ShareGptRecord, FRAMES_DIR, SHAREGPT_FILE,
+    frame_path, generate, key_of_frame, load_finished, load_finished_perturbed, load_gt_actions,
+    make_trajectory, trajectory_key, DatagenConfig, DatagenInput, DatagenStats, FrameSettings,
+    Perturbation, ShareGptRecord, FRAMES_DIR, SHAREGPT_FILE,
 };
 use env::nav::NavParams;
 use env::task::{resolve_scene_path, SceneLibrary, TaskDataset, VlnEnv, VlnEnvConfig};
@@ -291,6 +291,7 @@ fn killed_run_resumes_to_the_same_content_and_reads_back_at_random() {
             jpeg_quality: config.jpeg_quality,
             success_distance: config.success_distance,
             max_steps: config.max_steps,
+            stop_radius: None,
         },
     )
     .unwrap();
@@ -473,4 +474,85 @@ fn perturbed_runs_leave_the_expert_path_and_are_labelled_by_the_expert() {
     // A directory made with other perturbation settings is refused, not mixed.
     let err = generate(&input, &selection, dir.path(), &reseeded, 1000, &|_| {}).unwrap_err();
     assert!(err.to_string().contains("datagen.json"), "{err}");
+}
+
+#[test]
+fn a_stop_radius_cuts_the_gt_where_the_goal_is_close_and_the_expert_stops_there() {
+    let input = input();
+    let radius = 1.5;
+    let config = DatagenConfig {
+        stop_radius: Some(radius),
+        perturb: Perturbation {
+            runs: 1,
+            rate: 0.2,
+            max_burst: 4,
+            seed: 3,
+        },
+        ..small(MemorySampler::UNIFORM)
+    };
+    let selection = [0, 1];
+    let dir = tempfile::tempdir().unwrap();
+    let stats = run(&input, &selection, dir.path(), &config, 1000);
+    assert_eq!(stats.skipped, 0, "{:?}", stats.skipped_trajectories);
+    let samples = all_samples(dir.path());
+    for &index in &selection {
+        let id = input.dataset.episode(index).unwrap().episode_id.key();
+        let gt = &input.actions[&id];
+        // The gt replay: the gt actions up to where the final approach enters the radius, then STOP there.
+        let t = load_finished(dir.path(), &id, gt).unwrap().unwrap();
+        let (last, head) = t.actions.split_last().unwrap();
+        assert_eq!(*last, Action::Stop);
+        assert!(head.len() + 1 < gt.len(), "{id}: not cut");
+        assert!(gt.starts_with(head), "{id}: not a prefix of the gt");
+        let d = t.final_distance.unwrap();
+        assert!(d <= radius && d > 0.25, "{id}: stops {d} m from the goal");
+        assert_eq!(t.frames.len(), t.actions.len());
+        let on_disk = std::fs::read_dir(dir.path().join(FRAMES_DIR).join(&id))
+            .unwrap()
+            .count();
+        assert_eq!(
+            on_disk,
+            t.frames.len() + 1,
+            "{id}: frames past the cut are deleted"
+        );
+        let mine: Vec<&Sample> = samples
+            .iter()
+            .filter(|s| key_of_frame(&s.current_frame) == Some(id.as_str()))
+            .collect();
+        assert_eq!(mine.len(), t.actions.len());
+        assert_eq!(mine.last().unwrap().target, vec![Action::Stop; 6]);
+        // One step before the cut the targets are the gt's action, then STOP.
+        let before = &mine[mine.len() - 2].target;
+        assert_eq!(before[0], head[head.len() - 1]);
+        assert_eq!(before[1..], [Action::Stop; 5]);
+        // The perturbed run's expert stops within the radius too (not walking on to the goal).
+        let p = load_finished_perturbed(dir.path(), &id, 1)
+            .unwrap()
+            .unwrap();
+        assert_eq!(p.actions.last(), Some(&Action::Stop));
+        let d = p.final_distance.unwrap();
+        assert!(
+            d <= radius + 0.05 && d > 0.25,
+            "{id}@p1: stops {d} m from the goal"
+        );
+    }
+    // Resumed on the same directory: the cut records are accepted as finished, nothing changes.
+    run(&input, &selection, dir.path(), &config, 1000);
+    assert_eq!(all_samples(dir.path()), samples);
+    // A radius at or past the success distance cannot give successful data.
+    let bad = DatagenConfig {
+        stop_radius: Some(config.success_distance),
+        ..config
+    };
+    let err = generate(
+        &input,
+        &selection,
+        tempfile::tempdir().unwrap().path(),
+        &bad,
+        1000,
+        &|_| {},
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("--stop-radius"), "{err}");
 }

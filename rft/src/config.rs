@@ -70,6 +70,10 @@ pub struct OnlineConfig {
     pub memory: String,
     /// Decisions buffered between the collector and the optimiser.
     pub buffer: usize,
+    /// The expert's STOP radius for `expert_tdr` labels (metres); must be the `datagen --stop-radius` of the
+    /// SFT data, or RFT would teach a different place to stop than SFT did. None: the follower's 0.25 m.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stop_radius: Option<f32>,
 }
 
 impl Default for OnlineConfig {
@@ -81,6 +85,7 @@ impl Default for OnlineConfig {
             max_episode_steps: 500,
             memory: "long-short".into(),
             buffer: 8,
+            stop_radius: None,
         }
     }
 }
@@ -182,6 +187,14 @@ impl RftConfig {
         if self.max_steps == 0 && self.epochs == 0 {
             return bad("epochs", "must be at least 1 when max_steps is 0".into());
         }
+        if let Some(r) = self.online.stop_radius {
+            if !(r > 0.0 && r.is_finite()) {
+                return bad(
+                    "online.stop_radius",
+                    format!("must be a positive distance in metres, got {r}"),
+                );
+            }
+        }
         if self
             .online
             .memory
@@ -229,5 +242,13 @@ mod tests {
         std::fs::write(&path, r#"{"gama": 0.5}"#).unwrap();
         let err = RftConfig::from_file(&path).unwrap_err().to_string();
         assert!(err.contains("gama"), "{err}");
+        std::fs::write(&path, r#"{"online": {"stop_radius": 1.5}}"#).unwrap();
+        assert_eq!(
+            RftConfig::from_file(&path).unwrap().online.stop_radius,
+            Some(1.5)
+        );
+        std::fs::write(&path, r#"{"online": {"stop_radius": -1}}"#).unwrap();
+        let err = RftConfig::from_file(&path).unwrap_err().to_string();
+        assert!(err.contains("online.stop_radius"), "{err}");
     }
 }

@@ -291,6 +291,13 @@ fn collect(c: Collector) -> Result<()> {
     // Frame directories are named by this counter; a resumed run starts a fresh range so it never overwrites
     // frames that committed rollouts point to.
     let mut played: u64 = c.start_round << 32;
+    let expert_config = FollowerConfig {
+        goal_radius: cfg
+            .online
+            .stop_radius
+            .unwrap_or(FollowerConfig::default().goal_radius),
+        ..FollowerConfig::default()
+    };
     let reset = |envs: &mut VecEnv, slot: usize, index: usize, played: u64| -> Result<Slot> {
         let (obs, info) = envs
             .reset(vec![(slot, Some(index as u64), ResetOptions::Index(index))])?
@@ -302,7 +309,7 @@ fn collect(c: Collector) -> Result<()> {
             num_actions: n,
         };
         let mut s = Slot {
-            labeler: Expert::new(&info, FollowerConfig::default())?,
+            labeler: Expert::new(&info, expert_config)?,
             scene_id: info.episode.scene_id.clone(),
             prompt,
             instruction: info.episode.instruction.instruction_text.clone(),

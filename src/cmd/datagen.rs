@@ -76,6 +76,11 @@ pub struct DatagenOptions {
     pub perturb_burst: u32,
     #[arg(long, default_value_t = 0)]
     pub perturb_seed: u64,
+    /// The expert stops within this geodesic distance of the goal (metres, below the 3 m success distance):
+    /// gt replays are cut with a STOP where their final stretch enters it, perturbed runs stop there.
+    /// Default: the gt actions as they are (STOP within 0.25 m).
+    #[arg(long, allow_negative_numbers = true)]
+    pub stop_radius: Option<f32>,
 }
 
 impl DatagenOptions {
@@ -94,6 +99,7 @@ impl DatagenOptions {
                 max_burst: self.perturb_burst,
                 seed: self.perturb_seed,
             },
+            stop_radius: self.stop_radius,
             ..DatagenConfig::default()
         }
     }
@@ -166,6 +172,9 @@ pub fn run(args: DatagenArgs) -> anyhow::Result<()> {
             config.perturb.max_burst,
             config.perturb.seed
         );
+    }
+    if let Some(r) = config.stop_radius {
+        println!("+ the expert stops within {r} m of the goal (gt replays cut there)");
     }
     let trajectories = selection.len() as u64 * (1 + u64::from(config.perturb.runs));
     let bar = indicatif::ProgressBar::new(trajectories);

@@ -72,6 +72,10 @@ pub struct DatagenConfig {
     /// directories made before it existed still resume).
     #[serde(default, skip_serializing_if = "Perturbation::is_off")]
     pub perturb: Perturbation,
+    /// The expert's STOP radius (metres, below the success distance): gt replays are cut at the first state
+    /// of their final stretch within it, and perturbed runs stop within it. None: the gt actions as they are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_radius: Option<f32>,
 }
 
 impl Default for DatagenConfig {
@@ -86,6 +90,7 @@ impl Default for DatagenConfig {
             max_steps: crate::task::DEFAULT_MAX_STEPS,
             success_distance: crate::task::DEFAULT_SUCCESS_DISTANCE,
             perturb: Perturbation::default(),
+            stop_radius: None,
         }
     }
 }
@@ -118,6 +123,14 @@ impl DatagenConfig {
     pub fn validate(&self) -> Result<()> {
         self.memory.validate()?;
         self.perturb.validate()?;
+        if let Some(r) = self.stop_radius {
+            if !(r > 0.0 && r < self.success_distance) {
+                return Err(EnvError::Invalid(format!(
+                    "datagen: --stop-radius {r} must be in (0, {}) (the success distance)",
+                    self.success_distance
+                )));
+            }
+        }
         if self.num_actions == 0 {
             return Err(EnvError::Invalid(
                 "datagen: --future must be at least 1".into(),
@@ -287,6 +300,7 @@ pub fn generate(
         jpeg_quality: config.jpeg_quality,
         success_distance: config.success_distance,
         max_steps: config.max_steps,
+        stop_radius: config.stop_radius,
     };
     let options = prompt.options();
     let env_config = config.env_config();

@@ -170,7 +170,13 @@ fn play(
             }))
         }
     };
-    let mut expert = match Expert::new(&info, FollowerConfig::default()) {
+    let follower = FollowerConfig {
+        goal_radius: settings
+            .stop_radius
+            .unwrap_or(FollowerConfig::default().goal_radius),
+        ..FollowerConfig::default()
+    };
+    let mut expert = match Expert::new(&info, follower) {
         Ok(e) => e,
         Err(e) => {
             return Ok(Some(SkipReason::ExpertFailed {

@@ -141,6 +141,9 @@ pub struct FrameSettings {
     pub jpeg_quality: u8,
     pub success_distance: f32,
     pub max_steps: u32,
+    /// When set, the expert stops as soon as it is (and stays) within this geodesic distance of the goal:
+    /// gt replays are cut there with a STOP, and perturbed runs' expert uses it as its goal radius.
+    pub stop_radius: Option<f32>,
 }
 
 /// An id is safe as a directory name when it is plain ASCII without separators and does not start with '.'
@@ -192,7 +195,7 @@ pub fn load_finished(
         return Ok(None);
     }
     let t: Trajectory = episodes::file::read_json(&path)?;
-    if t.episode_id != episode_id || t.actions != actions {
+    if t.episode_id != episode_id || !(t.actions == actions || is_cut_of(&t.actions, actions)) {
         return Err(EnvError::Invalid(format!(
             "{}: holds episode {} with {} actions, but the gt file has {} actions for episode {episode_id}; \
              this output directory was made from other data",
@@ -204,6 +207,14 @@ pub fn load_finished(
     }
     check_frames(root, &path, &t)?;
     Ok(Some(t))
+}
+
+/// `recorded` is `gt` cut short by the stop radius: a proper prefix of it followed by STOP.
+fn is_cut_of(recorded: &[Action], gt: &[Action]) -> bool {
+    match recorded.split_last() {
+        Some((Action::Stop, head)) => head.len() < gt.len() && gt.starts_with(head),
+        _ => false,
+    }
 }
 
 /// A finished, not skipped record has one frame per action, all on disk (and one target list per frame
@@ -316,10 +327,8 @@ pub fn make_trajectory(
     t.skipped = match skip {
         Some(s) => Some(s),
         None => {
-            let actions = std::mem::take(&mut t.actions);
-            let skip = replay(env, index, &actions, &tmp, &episode_id, settings, &mut t);
-            t.actions = actions;
-            skip?
+            let actions = t.actions.clone();
+            replay(env, index, &actions, &tmp, &episode_id, settings, &mut t)?
         }
     };
     commit(root, &tmp, &episode_id, &mut t)?;
@@ -358,7 +367,8 @@ pub(super) fn commit(root: &Path, tmp: &Path, key: &str, t: &mut Trajectory) -> 
     fs::rename(tmp, &done).map_err(|e| io_err(&done, e))
 }
 
-/// Steps through the actions, saving the frame before each. Returns the skip reason, if any.
+/// Steps through the actions, saving the frame before each, then applies the stop radius (if any). Returns
+/// the skip reason, if any.
 fn replay(
     env: &mut VlnEnv,
     index: usize,
@@ -368,14 +378,16 @@ fn replay(
     settings: &FrameSettings,
     t: &mut Trajectory,
 ) -> Result<Option<SkipReason>> {
-    let mut observation = match env.reset(None, &ResetOptions::Index(index)) {
-        Ok((obs, _)) => obs,
+    let (mut observation, info) = match env.reset(None, &ResetOptions::Index(index)) {
+        Ok(reset) => reset,
         Err(e) => {
             return Ok(Some(SkipReason::ResetFailed {
                 detail: e.to_string(),
             }))
         }
     };
+    // Geodesic distance to the goal of the state before each action.
+    let mut distances = vec![info.distance_to_goal];
     for (i, &action) in actions.iter().enumerate() {
         let rgb = observation.rgb.as_ref().ok_or_else(|| {
             EnvError::Invalid("datagen: the environment renders no RGB frames".into())
@@ -400,10 +412,45 @@ fn replay(
                     success_distance: settings.success_distance,
                 }));
             }
+        } else {
+            distances.push(step.info.distance_to_goal);
         }
         observation = step.observation;
     }
+    if let Some(cut) = settings.stop_radius.and_then(|r| stop_index(&distances, r)) {
+        for i in cut + 1..t.frames.len() {
+            let file = dir.join(format!("step_{i:04}.jpg"));
+            fs::remove_file(&file).map_err(|e| io_err(&file, e))?;
+        }
+        t.frames.truncate(cut + 1);
+        t.actions = actions[..cut]
+            .iter()
+            .copied()
+            .chain(std::iter::once(Action::Stop))
+            .collect();
+        t.final_distance = Some(distances[cut]);
+    }
     Ok(None)
+}
+
+/// Where a trajectory with these state distances is cut by the stop radius: the first state of the final
+/// stretch that stays within `radius` of the goal (a path that passes near the goal and comes back later
+/// is cut only on its way back), or None when that is the last state already (or none is within).
+///
+/// The gt actions walk to within 0.25 m of the goal, but an episode succeeds anywhere within the success
+/// distance. Labels that say FORWARD until the exact goal ask the model to tell apart views 0.5 m and 2 m
+/// from a goal it usually sees from the side at the end; stopping once well within the success distance
+/// makes STOP the answer to "the goal's surroundings are close ahead", which is what a policy can see.
+fn stop_index(distances: &[f32], radius: f32) -> Option<usize> {
+    let mut cut = None;
+    for (i, d) in distances.iter().enumerate().rev() {
+        if *d <= radius {
+            cut = Some(i);
+        } else {
+            break;
+        }
+    }
+    cut.filter(|&i| i + 1 < distances.len())
 }
 
 pub(super) fn write_jpeg(path: &Path, rgb: &RgbImage, quality: u8) -> Result<()> {
