@@ -17,7 +17,7 @@ use crate::error::{EnvError, Result};
 use crate::measures::EpisodeMetrics;
 use crate::policy::Policy;
 use crate::rollout::{run_episodes, EpisodeObserver, EpisodeOutcome};
-use crate::task::TaskDataset;
+use crate::task::{episode_scene, SceneLibrary, TaskDataset};
 use crate::vec_env::VecEnv;
 
 /// One line of the results log.
@@ -27,6 +27,10 @@ pub struct EpisodeResult {
     pub scene_id: String,
     pub stopped: bool,
     pub metrics: EpisodeMetrics,
+    /// Why the episode could not be played (its scene or goal is unusable); such an episode has zero metrics
+    /// and is left out of the means, and the summary counts it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_run: Option<String>,
 }
 
 impl From<&EpisodeOutcome> for EpisodeResult {
@@ -36,6 +40,7 @@ impl From<&EpisodeOutcome> for EpisodeResult {
             scene_id: o.scene_id.clone(),
             stopped: o.stopped,
             metrics: o.metrics,
+            not_run: None,
         }
     }
 }
@@ -178,6 +183,9 @@ pub struct MetricsSummary {
     pub tl: f64,
     pub steps: f64,
     pub collisions: f64,
+    /// Selected episodes that could not be played (not in the means above).
+    #[serde(default)]
+    pub not_run: usize,
 }
 
 impl MetricsSummary {
@@ -212,6 +220,7 @@ impl MetricsSummary {
             tl: mean(sums[4]),
             steps: mean(sums[5]),
             collisions: mean(sums[6]),
+            not_run: 0,
         }
     }
 
@@ -335,26 +344,42 @@ impl EpisodeObserver for LogObserver<'_> {
 }
 
 /// Runs the episodes of `selection` (dataset indices, in order) that `log` does not hold yet, appending each
-/// result, then returns the summary over the whole selection in dataset order.
+/// result, then returns the summary over the whole selection in dataset order. An episode that cannot be
+/// played ([`episode_scene`] fails: its scene does not load, or its goal is off the navigable surface) is
+/// logged as not run, with the reason, instead of ending the eval.
+#[allow(clippy::too_many_arguments)]
 pub fn evaluate(
     envs: &mut VecEnv,
     policy: &mut dyn Policy,
+    library: &SceneLibrary,
     dataset: &TaskDataset,
     selection: &[usize],
     seed: u64,
     log: &mut ResultsLog,
     on_result: &mut dyn FnMut(&EpisodeResult),
 ) -> Result<MetricsSummary> {
-    let id_of = |i: usize| {
-        dataset
-            .episode(i)
-            .map(|e| e.episode_id.key())
-            .ok_or_else(|| EnvError::Invalid(format!("eval: episode index {i} is out of range")))
-    };
     let mut todo = Vec::new();
     for &i in selection {
-        if log.get(&id_of(i)?).is_none() {
-            todo.push(i);
+        let episode = dataset
+            .episode(i)
+            .ok_or_else(|| EnvError::Invalid(format!("eval: episode index {i} is out of range")))?;
+        let id = episode.episode_id.key();
+        if log.get(&id).is_some() {
+            continue;
+        }
+        match episode_scene(library, episode) {
+            Ok(_) => todo.push(i),
+            Err(e) => {
+                let result = EpisodeResult {
+                    episode_id: id,
+                    scene_id: episode.scene_id.clone(),
+                    stopped: false,
+                    metrics: EpisodeMetrics::default(),
+                    not_run: Some(e.to_string()),
+                };
+                log.append(&result)?;
+                on_result(&result);
+            }
         }
     }
     run_episodes(
@@ -374,6 +399,7 @@ pub fn summarize(
     log: &ResultsLog,
 ) -> Result<MetricsSummary> {
     let mut metrics = Vec::with_capacity(selection.len());
+    let mut not_run = 0;
     for &i in selection {
         let id = dataset
             .episode(i)
@@ -385,9 +411,16 @@ pub fn summarize(
                 log.path().display()
             ))
         })?;
-        metrics.push(r.metrics);
+        if r.not_run.is_some() {
+            not_run += 1;
+        } else {
+            metrics.push(r.metrics);
+        }
     }
-    Ok(MetricsSummary::of(metrics.iter()))
+    Ok(MetricsSummary {
+        not_run,
+        ..MetricsSummary::of(metrics.iter())
+    })
 }
 
 #[cfg(test)]
@@ -410,6 +443,7 @@ mod tests {
                 steps: 20.0,
                 collisions: 0.0,
             },
+            not_run: None,
         }
     }
 

@@ -295,7 +295,7 @@ impl Measure for Collisions {
 }
 
 /// The final metrics of one episode, in the VLN-CE papers' row order.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct EpisodeMetrics {
     pub ne: f64,
     pub osr: f64,

@@ -395,7 +395,15 @@ fn oracle_succeeds_and_replay_matches_it() {
 }
 
 fn eval_into(dir: &Path, selection: &[usize], envs: usize) -> env::eval::MetricsSummary {
-    let dataset = split("val_unseen");
+    eval_of(split("val_unseen"), dir, selection, envs)
+}
+
+fn eval_of(
+    dataset: Arc<TaskDataset>,
+    dir: &Path,
+    selection: &[usize],
+    envs: usize,
+) -> env::eval::MetricsSummary {
     let config = VlnEnvConfig {
         max_steps: 60,
         sensors: Sensors::NONE,
@@ -409,6 +417,7 @@ fn eval_into(dir: &Path, selection: &[usize], envs: usize) -> env::eval::Metrics
     let summary = evaluate(
         &mut vec_env,
         &mut policy,
+        &fixture().library,
         &dataset,
         selection,
         11,
@@ -440,6 +449,40 @@ fn an_interrupted_eval_resumes_to_the_same_table() {
     assert_eq!(resumed, uninterrupted);
     let lines = std::fs::read_to_string(&log).unwrap();
     assert_eq!(lines.lines().count(), 5, "no duplicates, torn line gone");
+}
+
+#[test]
+fn an_episode_that_cannot_be_played_is_logged_not_run_and_left_out_of_the_means() {
+    let f = fixture();
+    let mut episodes =
+        EpisodeDataset::load(&split_file(&f.data, "val_unseen", None, FileKind::Episodes)).unwrap();
+    let gt = GroundTruth::load(&split_file(&f.data, "val_unseen", None, FileKind::Gt)).unwrap();
+    // A goal far outside the house: no navigable surface to snap it to.
+    episodes.episodes[1].goals[0].position = [500.0, 0.0, 500.0];
+    let bad_goal = episodes.episodes[1].episode_id.key();
+    // A start outside it: nothing joins it to the goal.
+    episodes.episodes[3].start_position = [-500.0, 0.0, 500.0];
+    let bad_start = episodes.episodes[3].episode_id.key();
+    let broken = Arc::new(TaskDataset::new(episodes, Some(&gt)).unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let summary = eval_of(broken.clone(), dir.path(), &[0, 1, 2, 3], 2);
+    assert_eq!((summary.episodes, summary.not_run), (2, 2));
+    let log = ResultsLog::open(&dir.path().join("results.jsonl")).unwrap();
+    let why = log.get(&bad_goal).unwrap().not_run.clone().unwrap();
+    assert!(why.contains("goal"), "{why}");
+    let why = log.get(&bad_start).unwrap().not_run.clone().unwrap();
+    assert!(why.contains("start"), "{why}");
+    // The means are those of the episodes that ran, and a resumed eval gives the same table.
+    let good = tempfile::tempdir().unwrap();
+    let without = eval_into(good.path(), &[0, 2], 1);
+    assert_eq!(
+        env::eval::MetricsSummary {
+            not_run: 0,
+            ..summary.clone()
+        },
+        without
+    );
+    assert_eq!(eval_of(broken, dir.path(), &[0, 1, 2, 3], 1), summary);
 }
 
 #[test]

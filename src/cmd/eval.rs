@@ -281,20 +281,26 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         .expect("valid template"),
     );
     let (mut n, mut successes, mut steps) = (0usize, 0.0f64, 0.0f64);
+    let mut not_run: Vec<String> = Vec::new();
     let start = Instant::now();
     let summary = evaluate(
         &mut vec_env,
         policy.as_mut(),
+        &task.library,
         &task.dataset,
         &task.selection,
         args.task.seed,
         &mut log,
         &mut |r| {
+            bar.inc(1);
+            if let Some(why) = &r.not_run {
+                not_run.push(format!("{}: {why}", r.episode_id));
+                return;
+            }
             n += 1;
             successes += r.metrics.sr;
             steps += r.metrics.steps;
             bar.set_message(format!("SR {:.1}%", 100.0 * successes / n as f64));
-            bar.inc(1);
         },
     )?;
     bar.finish_and_clear();
@@ -311,6 +317,16 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     }
     if let Some(report) = policy.report() {
         println!("policy {}: {report}", spec.policy);
+    }
+    for line in not_run.iter().take(5) {
+        eprintln!("warning: episode {line}");
+    }
+    if summary.not_run > 0 {
+        println!(
+            "{} selected episodes could not be run (scene or goal unusable; listed with the reason in the \
+             results file) and are not in the table",
+            summary.not_run
+        );
     }
     println!(
         "{} episodes in the table; results in {}, summary in {}",

@@ -20,6 +20,6 @@ pub use observation::{DepthImage, Observation, Sensors};
 pub use reward::{RewardConfig, RewardParts};
 pub use scenes::{resolve_scene_path, LoadedScene, SceneLibrary};
 pub use vln_env::{
-    start_state, ResetInfo, ResetOptions, StepInfo, StepResult, VlnEnv, VlnEnvConfig,
-    DEFAULT_MAX_STEPS, DEFAULT_SUCCESS_DISTANCE,
+    episode_scene, start_state, ResetInfo, ResetOptions, StepInfo, StepResult, VlnEnv,
+    VlnEnvConfig, DEFAULT_MAX_STEPS, DEFAULT_SUCCESS_DISTANCE,
 };

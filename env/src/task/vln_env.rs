@@ -294,6 +294,33 @@ pub fn start_state(episode: &Episode) -> AgentState {
     }
 }
 
+/// The scene of `episode` and the distance field to its goal: what a reset needs from the data, and where an
+/// episode that cannot be played fails (scene missing, no goal, goal not on the navigable surface, start not
+/// joined to it). Eval asks this of every episode first, so that one bad episode is reported instead of
+/// ending the run.
+pub fn episode_scene(
+    library: &SceneLibrary,
+    episode: &Episode,
+) -> Result<(Arc<LoadedScene>, Arc<DistanceField>)> {
+    let scene = library.get(&episode.scene_id)?;
+    let goal = episode
+        .goals
+        .first()
+        .ok_or_else(|| EnvError::Invalid("no goal".into()))?;
+    let field = scene
+        .pathfinder
+        .distance_field(goal.position.map(|v| v as f32))
+        .map_err(|e| EnvError::Invalid(format!("goal: {e}")))?;
+    // Geodesic measures (NE, SPL, success) are undefined from a start that no path joins to the goal.
+    let start = start_state(episode).position;
+    if !field.distance(start).is_finite() {
+        return Err(EnvError::Invalid(format!(
+            "start {start:?}: no navigable path to the goal"
+        )));
+    }
+    Ok((scene, field))
+}
+
 impl Env for VlnEnv {
     type Action = Action;
     type Observation = Observation;
@@ -318,16 +345,8 @@ impl Env for VlnEnv {
         let context = |e: EnvError| {
             EnvError::Invalid(format!("episode {episode_id} ({}): {e}", episode.scene_id))
         };
-        let scene = self.library.get(&episode.scene_id).map_err(context)?;
+        let (scene, goal_field) = episode_scene(&self.library, &episode).map_err(context)?;
         let agent = *self.library.agent();
-        let goal = episode
-            .goals
-            .first()
-            .ok_or_else(|| context(EnvError::Invalid("no goal".into())))?;
-        let goal_field = scene
-            .pathfinder
-            .distance_field(goal.position.map(|v| v as f32))
-            .map_err(context)?;
         let body =
             Body::new(scene.collider.clone(), agent, start_state(&episode)).map_err(context)?;
         let distance = goal_field.distance(body.position());
