@@ -341,6 +341,21 @@ fn corridor_geodesic_is_the_straight_distance() {
     assert_close(d, 9.0f32.hypot(0.6), 0.005, "oblique");
     let field = pf.distance_field([9.5, 0.0, 0.0]).unwrap();
     assert!((field.distance([0.5, 0.0, 0.0]) - 9.0).abs() < 1e-3);
+    // A point a metre above the floor is beyond the snap distance: unreachable for planning, but the
+    // measures take it from the nearest surface point, as habitat's snap_point does.
+    let above = [0.5, 1.0, 0.0];
+    assert_eq!(field.distance(above), f32::INFINITY);
+    assert_close(
+        field.distance_from_nearest(above),
+        10.0,
+        0.01,
+        "from the floor below",
+    );
+    assert_eq!(
+        field.distance_from_nearest([0.5, 0.0, 0.0]),
+        field.distance([0.5, 0.0, 0.0])
+    );
+    assert_eq!(field.distance_from_nearest([0.5, 50.0, 0.0]), f32::INFINITY);
 }
 
 #[test]
@@ -401,6 +416,18 @@ fn doorway_geodesic_within_two_percent_and_a_closed_wall_is_unreachable() {
     assert_eq!(closed.geodesic_distance(s, g).unwrap(), f32::INFINITY);
     assert!(closed.find_path(s, g).unwrap().is_none());
     assert_eq!(closed.distance_field(g).unwrap().distance(s), f32::INFINITY);
+    // A room cut off from the goal is not a sliver: no measuring through the wall.
+    assert_eq!(
+        closed.distance_field(g).unwrap().distance_from_nearest(s),
+        f32::INFINITY
+    );
+    assert_eq!(
+        closed
+            .distance_field(g)
+            .unwrap()
+            .distance_from_nearest([4.8, 0.0, 1.0]),
+        f32::INFINITY
+    );
     assert_ne!(closed.island(s).unwrap(), closed.island(g).unwrap());
 }
 

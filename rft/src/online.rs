@@ -291,13 +291,7 @@ fn collect(c: Collector) -> Result<()> {
     // Frame directories are named by this counter; a resumed run starts a fresh range so it never overwrites
     // frames that committed rollouts point to.
     let mut played: u64 = c.start_round << 32;
-    let expert_config = FollowerConfig {
-        goal_radius: cfg
-            .online
-            .stop_radius
-            .unwrap_or(FollowerConfig::default().goal_radius),
-        ..FollowerConfig::default()
-    };
+    let expert_config = FollowerConfig::stopping_within(cfg.online.stop_radius);
     let reset = |envs: &mut VecEnv, slot: usize, index: usize, played: u64| -> Result<Slot> {
         let (obs, info) = envs
             .reset(vec![(slot, Some(index as u64), ResetOptions::Index(index))])?

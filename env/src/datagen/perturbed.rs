@@ -170,12 +170,7 @@ fn play(
             }))
         }
     };
-    let follower = FollowerConfig {
-        goal_radius: settings
-            .stop_radius
-            .unwrap_or(FollowerConfig::default().goal_radius),
-        ..FollowerConfig::default()
-    };
+    let follower = FollowerConfig::stopping_within(settings.stop_radius);
     let mut expert = match Expert::new(&info, follower) {
         Ok(e) => e,
         Err(e) => {

@@ -92,6 +92,11 @@ pub(crate) fn dist3(a: [f32; 3], b: [f32; 3]) -> f32 {
     ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2) + (a[2] - b[2]).powi(2)).sqrt()
 }
 
+/// How far [`DistanceField::distance_from_nearest`] looks for the surface (metres).
+const WIDE_SNAP: f32 = 3.0;
+/// Islands smaller than this (square metres) are erosion slivers, not places an episode can be in.
+const SLIVER_AREA: f32 = 1.0;
+
 /// Cost multiplier added, at the agent radius, for routes through spans with less than the wanted clearance
 /// (falling linearly to nothing at the wanted clearance): a route through a gap the width of the agent costs
 /// four times its length.
@@ -237,6 +242,38 @@ impl DistanceField {
             Some((t, q, d)) => {
                 self.settle(&mut search, &[t]);
                 search.dist[t as usize] + d + dist3(q, s.center(t))
+            }
+            None => f32::INFINITY,
+        }
+    }
+
+    /// [`distance`](Self::distance), for where the agent's body can be but the eroded surface does not
+    /// reach (pressed into a corner or furniture: off the surface, or on a sliver of it that no path joins):
+    /// measured from the nearest point within `WIDE_SNAP` of the surface joined to the goal instead of being
+    /// infinitely far, as habitat's `snap_point` + geodesic distance measure it. A point on a real region
+    /// cut off from the goal (larger than `SLIVER_AREA`) stays infinitely far.
+    pub fn distance_from_nearest(&self, p: [f32; 3]) -> f32 {
+        let d = self.distance(p);
+        if d.is_finite() {
+            return d;
+        }
+        let surface = &self.surface;
+        let own = surface
+            .snap(p, self.max_snap)
+            .and_then(|(s, _, _)| surface.island_of(s));
+        if own.is_some_and(|i| surface.island_areas()[i as usize] >= SLIVER_AREA) {
+            return f32::INFINITY;
+        }
+        let island = surface
+            .snap(self.goal, self.max_snap)
+            .and_then(|(s, _, _)| surface.island_of(s));
+        match surface.snap_where(p, WIDE_SNAP, |s| {
+            island.is_some() && surface.island_of(s) == island
+        }) {
+            Some((t, q, off)) => {
+                let mut search = self.search.lock().expect("distance field lock");
+                self.settle(&mut search, &[t]);
+                search.dist[t as usize] + off + dist3(q, self.surface.center(t))
             }
             None => f32::INFINITY,
         }

@@ -61,6 +61,18 @@ impl Default for FollowerConfig {
     }
 }
 
+impl FollowerConfig {
+    /// The defaults, stopping within `stop_radius` of the goal when one is given (`datagen --stop-radius`,
+    /// `rft` `online.stop_radius`).
+    pub fn stopping_within(stop_radius: Option<f32>) -> FollowerConfig {
+        let default = FollowerConfig::default();
+        FollowerConfig {
+            goal_radius: stop_radius.unwrap_or(default.goal_radius),
+            ..default
+        }
+    }
+}
+
 /// What the follower decides for one state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {

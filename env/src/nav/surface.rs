@@ -901,6 +901,16 @@ impl NavSurface {
     /// The nearest navigable point to `p` within `max_distance` (3-D): the clamp of `p` into the nearest
     /// navigable cell, on its floor. Returns the span, the point and its distance from `p`.
     pub fn snap(&self, p: [f32; 3], max_distance: f32) -> Option<(u32, [f32; 3], f32)> {
+        self.snap_where(p, max_distance, |_| true)
+    }
+
+    /// [`snap`](Self::snap) restricted to the navigable spans that `accept` (e.g. those of one island).
+    pub fn snap_where(
+        &self,
+        p: [f32; 3],
+        max_distance: f32,
+        accept: impl Fn(u32) -> bool,
+    ) -> Option<(u32, [f32; 3], f32)> {
         if !p.iter().all(|v| v.is_finite()) {
             return None;
         }
@@ -927,7 +937,7 @@ impl NavSurface {
                     continue;
                 };
                 for s in self.spans_in(col) {
-                    if !self.is_navigable(s) {
+                    if !self.is_navigable(s) || !accept(s) {
                         continue;
                     }
                     let (q, d) = clamp_into(s);

@@ -313,7 +313,7 @@ pub fn episode_scene(
         .map_err(|e| EnvError::Invalid(format!("goal: {e}")))?;
     // Geodesic measures (NE, SPL, success) are undefined from a start that no path joins to the goal.
     let start = start_state(episode).position;
-    if !field.distance(start).is_finite() {
+    if !field.distance_from_nearest(start).is_finite() {
         return Err(EnvError::Invalid(format!(
             "start {start:?}: no navigable path to the goal"
         )));
@@ -349,7 +349,7 @@ impl Env for VlnEnv {
         let agent = *self.library.agent();
         let body =
             Body::new(scene.collider.clone(), agent, start_state(&episode)).map_err(context)?;
-        let distance = goal_field.distance(body.position());
+        let distance = goal_field.distance_from_nearest(body.position());
         let mut measures = VlnMeasures::default();
         let reference: &[[f32; 3]] = self.dataset.gt_locations(&episode_id).map_or(&[], |l| l);
         measures.reset(&MeasureReset {
@@ -414,7 +414,7 @@ impl Env for VlnEnv {
         r.steps += 1;
         let before = r.distance;
         let position = r.body.position();
-        r.distance = r.goal.distance(position);
+        r.distance = r.goal.distance_from_nearest(position);
         let success = action == Action::Stop && r.distance < success_distance;
         r.measures.update(&MeasureStep {
             action,
