@@ -476,6 +476,24 @@ mod tests {
     }
 
     #[test]
+    fn a_non_finite_metric_survives_the_round_trip_through_the_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("results.jsonl");
+        let mut r = result("1", 0.0);
+        r.metrics.ne = f64::INFINITY;
+        let mut log = ResultsLog::open(&path).unwrap();
+        log.append(&r).unwrap();
+        drop(log);
+        assert!(std::fs::read_to_string(&path)
+            .unwrap()
+            .contains("\"ne\":null"));
+        let log = ResultsLog::open(&path).unwrap();
+        let back = log.get("1").unwrap().metrics;
+        assert!(back.ne.is_nan());
+        assert_eq!(back.tl, 4.0);
+    }
+
+    #[test]
     fn corruption_before_the_last_line_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("results.jsonl");

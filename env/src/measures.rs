@@ -294,18 +294,32 @@ impl Measure for Collisions {
     }
 }
 
-/// The final metrics of one episode, in the VLN-CE papers' row order.
+/// The final metrics of one episode, in the VLN-CE papers' row order. JSON has no infinity or NaN (serde_json
+/// writes `null`), so `null` reads back as NaN: a results log holding one stays readable.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct EpisodeMetrics {
+    #[serde(deserialize_with = "nan_if_null")]
     pub ne: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub osr: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub sr: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub spl: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub ndtw: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub sdtw: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub tl: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub steps: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub collisions: f64,
+}
+
+fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
 }
 
 /// The standard set of VLN-CE measures, reset and updated together.
