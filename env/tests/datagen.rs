@@ -76,6 +76,19 @@ fn small(memory: MemorySampler) -> DatagenConfig {
     }
 }
 
+/// `small` frames with `runs` perturbed runs per episode (rate 0.2, bursts up to 4, seed 3).
+fn perturbed(runs: u32) -> DatagenConfig {
+    DatagenConfig {
+        perturb: Perturbation {
+            runs,
+            rate: 0.2,
+            max_burst: 4,
+            seed: 3,
+        },
+        ..small(MemorySampler::UNIFORM)
+    }
+}
+
 fn run(
     input: &DatagenInput,
     selection: &[usize],
@@ -375,15 +388,7 @@ fn killed_run_resumes_to_the_same_content_and_reads_back_at_random() {
 #[test]
 fn perturbed_runs_leave_the_expert_path_and_are_labelled_by_the_expert() {
     let input = input();
-    let config = DatagenConfig {
-        perturb: Perturbation {
-            runs: 2,
-            rate: 0.2,
-            max_burst: 4,
-            seed: 3,
-        },
-        ..small(MemorySampler::UNIFORM)
-    };
+    let config = perturbed(2);
     let selection = [0, 1];
     let dir = tempfile::tempdir().unwrap();
     let stats = run(&input, &selection, dir.path(), &config, 1000);
@@ -482,13 +487,7 @@ fn a_stop_radius_cuts_the_gt_where_the_goal_is_close_and_the_expert_stops_there(
     let radius = 1.5;
     let config = DatagenConfig {
         stop_radius: Some(radius),
-        perturb: Perturbation {
-            runs: 1,
-            rate: 0.2,
-            max_burst: 4,
-            seed: 3,
-        },
-        ..small(MemorySampler::UNIFORM)
+        ..perturbed(1)
     };
     let selection = [0, 1];
     let dir = tempfile::tempdir().unwrap();

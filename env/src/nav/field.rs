@@ -261,7 +261,7 @@ impl DistanceField {
         let own = surface
             .snap(p, self.max_snap)
             .and_then(|(s, _, _)| surface.island_of(s));
-        if own.is_some_and(|i| surface.island_areas()[i as usize] >= SLIVER_AREA) {
+        if own.is_some_and(|i| surface.island_area(i) >= SLIVER_AREA) {
             return f32::INFINITY;
         }
         let island = surface

@@ -819,8 +819,14 @@ impl NavSurface {
 
     /// Areas of the islands in square metres, indexed by island id.
     pub fn island_areas(&self) -> Vec<f32> {
-        let a = self.params.cell_size * self.params.cell_size;
-        self.island_size.iter().map(|&n| n as f32 * a).collect()
+        (0..self.island_size.len() as u32)
+            .map(|i| self.island_area(i))
+            .collect()
+    }
+
+    /// The area of one island in square metres.
+    pub fn island_area(&self, island: u32) -> f32 {
+        self.island_size[island as usize] as f32 * self.params.cell_size * self.params.cell_size
     }
 
     /// The island with the most area (where random points are drawn by default).
