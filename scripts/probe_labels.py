@@ -2,13 +2,17 @@
 """Can the next expert action be predicted from the frames at all? A check of a datagen store's labels,
 independent of the VLM.
 
-    .venv/bin/python scripts/probe_labels.py STORE [EPOCHS]
+    .venv/bin/python scripts/probe_labels.py STORE [EPOCHS] [VAL_STORE]
 
 Trains a small CNN (torch, CPU, seed 0) on (current frame, most recent history frame), downsampled to 56x56, to
 predict the first target action, holding out 10% of the episodes, and prints held-out accuracy per epoch next
 to the majority-class rate, then the held-out confusion matrix. It also prints how often the expert repeats its
 previous action. A held-out accuracy near the majority rate means the labels hinge on things the frames do not
 show, and no policy trained on them can do much better than the action prior.
+
+With VAL_STORE (e.g. a `datagen --split val_seen` store: other episodes) it also prints accuracy on that store's
+gt-replay samples and the ROC AUC of the CNN's P(STOP) between its stop frames and the other frames: what the
+frames alone say about where to stop (compare `probe_stop.py`'s AUC for a checkpoint on the same store).
 """
 import json
 import random
@@ -22,8 +26,10 @@ from PIL import Image
 LETTERS = {"A": 0, "B": 1, "C": 2, "D": 3}
 
 
-def load(store):
+def load(store, gt_only=False):
     samples = json.load(open(f"{store}/vln_ego.json"))
+    if gt_only:
+        samples = [s for s in samples if "@p" not in s["images"][-1]]
     frames, labels, episodes = [], [], []
     for s in samples:
         images = s["images"]
@@ -45,7 +51,32 @@ def persistence(labels, episodes):
     return same / max(total, 1)
 
 
-def main(store, epochs):
+def auc(pos, neg):
+    """ROC AUC (Mann-Whitney U / n_pos n_neg), ties counted half."""
+    order = np.argsort(np.concatenate([pos, neg]), kind="stable")
+    ranks = np.empty(len(order))
+    values = np.concatenate([pos, neg])[order]
+    i = 0
+    while i < len(values):  # average ranks over ties
+        j = i
+        while j + 1 < len(values) and values[j + 1] == values[i]:
+            j += 1
+        ranks[order[i:j + 1]] = (i + j) / 2 + 1
+        i = j + 1
+    return (ranks[:len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg))
+
+
+def report_val(net, xv, yv, majority_class, name):
+    with torch.no_grad():
+        logits = torch.cat([net(xv[i:i + 512]) for i in range(0, len(yv), 512)])
+    p_stop = logits.softmax(1)[:, 3].numpy()
+    stop = (yv == 3).numpy()
+    print(f"    {name}: {len(yv)} gt samples, accuracy {(logits.argmax(1) == yv).float().mean().item():.3f} "
+          f"(majority {(yv == majority_class).float().mean().item():.3f}); P(STOP) ROC AUC "
+          f"{auc(p_stop[stop], p_stop[~stop]):.3f} ({int(stop.sum())} stop frames)")
+
+
+def main(store, epochs, val_store=None):
     torch.manual_seed(0)
     random.seed(0)
     x, y, episodes = load(store)
@@ -61,6 +92,7 @@ def main(store, epochs):
     opt = torch.optim.Adam(net.parameters(), 1e-3)
     xt, yt = x[~held], y[~held]
     majority = (y[held] == torch.bincount(yt).argmax()).float().mean().item()
+    val = load(val_store, gt_only=True) if val_store else None
     for epoch in range(epochs):
         order = torch.randperm(len(yt))
         for i in range(0, len(order), 64):
@@ -71,8 +103,10 @@ def main(store, epochs):
             opt.step()
         with torch.no_grad():
             pred = net(x[held]).argmax(1)
-        print(f"epoch {epoch + 1}: held-out accuracy {(pred == y[held]).float().mean().item():.3f} "
-              f"(majority {majority:.3f})")
+        print(f"epoch {epoch + 1} ({(epoch + 1) * len(yt)} samples seen): held-out accuracy "
+              f"{(pred == y[held]).float().mean().item():.3f} (majority {majority:.3f})")
+        if val:
+            report_val(net, *val[:2], torch.bincount(yt).argmax(), val_store)
     confusion = torch.zeros(4, 4, dtype=torch.long)
     for t, p in zip(y[held].tolist(), pred.tolist()):
         confusion[t, p] += 1
@@ -80,7 +114,7 @@ def main(store, epochs):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) not in (2, 3):
+    if len(sys.argv) not in (2, 3, 4):
         sys.exit(__doc__)
     torch.set_num_threads(2)
-    main(sys.argv[1], int(sys.argv[2]) if len(sys.argv) == 3 else 6)
+    main(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 6, sys.argv[3] if len(sys.argv) > 3 else None)

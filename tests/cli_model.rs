@@ -1,6 +1,8 @@
 //! End-to-end: `vln-r1 model init`, `model forward` and `model generate` on a fresh tiny checkpoint.
 //! (Parity of the same code path with transformers is agent's tests/parity.rs.)
 
+use std::path::Path;
+
 use tch::{Kind, Tensor};
 
 mod common;
@@ -100,5 +102,79 @@ fn init_forward_and_generate_on_a_tiny_checkpoint() {
     assert!(
         err.contains("chat.json") && err.contains("content 0") && err.contains("nope.png"),
         "{err}"
+    );
+}
+
+/// `eval --stop-bias`: a negative value parses, the bias decides when the model stops, and an eval directory
+/// made with one bias is not resumed with another.
+#[test]
+fn eval_stop_bias_moves_stop_and_is_part_of_the_resume_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let ckpt = dir.path().join("tiny");
+    ok(&vln_r1(&[
+        "model",
+        "init",
+        "--preset",
+        "tiny",
+        "--out",
+        p(&ckpt),
+        "--seed",
+        "3",
+    ]));
+    let policy = format!("model:{}", p(&ckpt));
+    let eval = |bias: &str, out: &Path| {
+        vln_r1(&[
+            "eval",
+            "--policy",
+            &policy,
+            "--split",
+            "val_unseen",
+            "--episodes",
+            "2",
+            "--envs",
+            "2",
+            "--max-steps",
+            "12",
+            "--width",
+            "56",
+            "--height",
+            "56",
+            "--memory",
+            "uniform:2",
+            "--future",
+            "3",
+            "--execute",
+            "3",
+            "--device",
+            "cpu",
+            "--stop-bias",
+            bias,
+            "--out",
+            p(out),
+        ])
+    };
+    let steps = |out: &Path| {
+        let m: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap())
+                .unwrap();
+        m["metrics"]["steps"].as_f64().unwrap()
+    };
+    let eager = dir.path().join("eager");
+    let table = ok(&eval("10000", &eager));
+    assert!(table.contains("stop_bias=10000"), "{table}");
+    assert_eq!(steps(&eager), 1.0, "STOP is the first action");
+    let never = dir.path().join("never");
+    ok(&eval("-10000", &never));
+    assert_eq!(
+        steps(&never),
+        12.0,
+        "never STOP: the step cap ends both episodes"
+    );
+    let other = eval("-5", &never);
+    assert!(!other.status.success());
+    assert!(
+        String::from_utf8_lossy(&other.stderr).contains("cannot resume"),
+        "{}",
+        String::from_utf8_lossy(&other.stderr)
     );
 }

@@ -3,6 +3,12 @@
 //! a model that knows which letter to pick can no longer fail the parser by pairing it with another option's
 //! text.
 //!
+//! An action bias ([`AnswerConstraint::with_action_bias`]) adds a constant to the logit of the token at which
+//! an option is decided (its letter): post-hoc logit adjustment for a label prior (Menon et al., 2021,
+//! "Long-tail learning via logit adjustment"). STOP is ~1.5% of the first actions SFT sees, so a model can rank
+//! the frames at the goal above the others for STOP and still never make it the argmax; a bias moves that
+//! threshold without retraining (choose it on val_seen, never on the split that is reported).
+//!
 //! Written here rather than taken from a grammar-decoding crate because the grammar is four strings and must
 //! follow the checkpoint's own tokenisation of them (the token sequences SFT trained on), which a
 //! character-level grammar would not.
@@ -25,6 +31,15 @@ struct Node {
     children: Vec<(i64, usize)>,
     /// The option an accepting node spells (accepting nodes have no children: the spellings are prefix-free).
     accepts: Option<Action>,
+    /// Bit i set when option `OPTION_ACTIONS[i]` is spelled below this node.
+    reach: u8,
+}
+
+fn action_bit(a: Action) -> u8 {
+    1 << OPTION_ACTIONS
+        .iter()
+        .position(|&o| o == a)
+        .expect("answer options are OPTION_ACTIONS")
 }
 
 impl Trie {
@@ -36,6 +51,7 @@ impl Trie {
 
     fn insert(&mut self, tokens: &[i64], action: Action) -> Result<()> {
         let mut at = 0;
+        self.nodes[0].reach |= action_bit(action);
         for &t in tokens {
             at = match self.nodes[at].children.binary_search_by_key(&t, |c| c.0) {
                 Ok(i) => self.nodes[at].children[i].1,
@@ -46,6 +62,7 @@ impl Trie {
                     child
                 }
             };
+            self.nodes[at].reach |= action_bit(action);
         }
         match self.nodes[at].accepts {
             Some(a) if a != action => Err(AgentError::Input(format!(
@@ -70,6 +87,14 @@ impl Trie {
             .binary_search_by_key(&token, |c| c.0)
             .ok()
             .map(|i| children[i].1)
+    }
+
+    /// The option that taking `child` from `node` commits to, when `node` still allows several and `child`
+    /// only one (the option's letter).
+    fn decides(&self, node: usize, child: usize) -> Option<Action> {
+        let (here, there) = (self.nodes[node].reach, self.nodes[child].reach);
+        (here.count_ones() > 1 && there.count_ones() == 1)
+            .then(|| OPTION_ACTIONS[there.trailing_zeros() as usize])
     }
 }
 
@@ -97,6 +122,8 @@ pub struct AnswerConstraint {
     num_actions: usize,
     /// Allowed once N options are written (sorted).
     stop_token_ids: Vec<i64>,
+    /// Added to the logit of the token that decides each option, by `OPTION_ACTIONS` index.
+    action_bias: [f32; 4],
 }
 
 impl AnswerConstraint {
@@ -147,7 +174,39 @@ impl AnswerConstraint {
             next,
             num_actions,
             stop_token_ids,
+            action_bias: [0.0; 4],
         })
+    }
+
+    /// The same constraint with `bias` added to the logit of the token that decides `action` (see the module
+    /// docs). Fails on a non-finite bias.
+    pub fn with_action_bias(mut self, action: Action, bias: f32) -> Result<AnswerConstraint> {
+        if !bias.is_finite() {
+            return Err(AgentError::Input(format!(
+                "the bias of answer option {action} must be finite, got {bias}"
+            )));
+        }
+        let i = action_bit(action).trailing_zeros() as usize;
+        self.action_bias[i] = bias;
+        Ok(self)
+    }
+
+    /// Logit biases for [`Self::allowed`]`(state)`, in the same order; None when all are zero.
+    pub fn bias(&self, state: AnswerState) -> Option<Vec<f32>> {
+        if state.done >= self.num_actions || self.action_bias.iter().all(|&b| b == 0.0) {
+            return None;
+        }
+        let trie = self.trie(state);
+        let bias = trie.nodes[state.node]
+            .children
+            .iter()
+            .map(|&(_, child)| {
+                trie.decides(state.node, child).map_or(0.0, |a| {
+                    self.action_bias[action_bit(a).trailing_zeros() as usize]
+                })
+            })
+            .collect();
+        Some(bias)
     }
 
     pub fn num_actions(&self) -> usize {
@@ -268,5 +327,42 @@ mod tests {
         assert!(c
             .advance(AnswerState::default(), tok.special.im_end)
             .is_none());
+    }
+
+    #[test]
+    fn an_action_bias_lands_on_the_letter_that_decides_the_option_only() {
+        let tok = tokenizer();
+        let opts = PromptConfig::R2R.options();
+        let plain = AnswerConstraint::new(&tok, &opts, 3, &[tok.special.im_end]).unwrap();
+        assert_eq!(plain.bias(AnswerState::default()), None);
+        let c = plain.clone().with_action_bias(Stop, 2.5).unwrap();
+        assert!(plain.clone().with_action_bias(Stop, f32::NAN).is_err());
+        // Walk "A. Move forward 25 cm, D. Stop, ..." token by token: every allowed token gets 0 except the
+        // one that commits to STOP where STOP is still open, which gets the bias; exactly once per option.
+        let acts = [MoveForward, Stop, TurnLeft];
+        let ids = tok.encode(&format_answer(&acts, &opts).unwrap()).unwrap();
+        let mut s = AnswerState::default();
+        let mut biased_per_option = vec![0; 3];
+        for &t in &ids {
+            let allowed = c.allowed(s);
+            let bias = c.bias(s).expect("a bias is set");
+            assert_eq!(bias.len(), allowed.len());
+            for (&a, &b) in allowed.iter().zip(&bias) {
+                assert!(b == 0.0 || b == 2.5, "{b}");
+                if b != 0.0 {
+                    // Taking the biased token commits to STOP: the rest of the option is forced.
+                    let mut after = c.advance(s, a).unwrap();
+                    while after.options_done() == s.options_done() {
+                        let only = c.allowed(after);
+                        assert_eq!(only.len(), 1);
+                        after = c.advance(after, only[0]).unwrap();
+                    }
+                    biased_per_option[s.options_done()] += 1;
+                }
+            }
+            s = c.advance(s, t).unwrap();
+        }
+        assert_eq!(biased_per_option, vec![1, 1, 1]);
+        assert_eq!(c.bias(s), None, "no bias on the stop token");
     }
 }

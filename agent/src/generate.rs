@@ -75,9 +75,16 @@ impl GenerationConfig {
         Ok(())
     }
 
-    /// Picks a token from one row of logits, among `allowed` (sorted ids) when given; returns it and its
-    /// log-probability under the unconstrained distribution.
-    fn choose(&self, logits: &[f32], allowed: Option<&[i64]>, rng: &mut ChaCha8Rng) -> (i64, f32) {
+    /// Picks a token from one row of logits, among `allowed` (sorted ids) when given, with `bias` (one per
+    /// allowed id) added to their logits before the choice; returns it and its log-probability under the
+    /// unconstrained, unbiased distribution.
+    fn choose(
+        &self,
+        logits: &[f32],
+        allowed: Option<&[i64]>,
+        bias: Option<&[f32]>,
+        rng: &mut ChaCha8Rng,
+    ) -> (i64, f32) {
         let t = if self.do_sample {
             self.temperature
         } else {
@@ -91,7 +98,11 @@ impl GenerationConfig {
             None => argmax(logits),
             Some(ids) => {
                 // Sample or take the maximum among the allowed tokens only (top-k / top-p apply to them).
-                let sub: Vec<f64> = ids.iter().map(|&i| scaled[i as usize]).collect();
+                let sub: Vec<f64> = ids
+                    .iter()
+                    .enumerate()
+                    .map(|(k, &i)| scaled[i as usize] + bias.map_or(0.0, |b| b[k] as f64 / t))
+                    .collect();
                 let pick = if self.do_sample {
                     let sub_max = sub.iter().copied().fold(f64::NEG_INFINITY, f64::max);
                     self.sample(&sub, sub_max, rng)
@@ -204,7 +215,8 @@ pub fn generate_constrained(
         let mut still = Vec::with_capacity(active.len());
         for (i, &row) in active.iter().enumerate() {
             let allowed = constraints.get(row).map(|c| c.allowed(states[row]));
-            let (tok, lp) = cfg.choose(&logits[i], allowed.as_deref(), &mut rng);
+            let bias = constraints.get(row).and_then(|c| c.bias(states[row]));
+            let (tok, lp) = cfg.choose(&logits[i], allowed.as_deref(), bias.as_deref(), &mut rng);
             if let Some(c) = constraints.get(row) {
                 states[row] = c.advance(states[row], tok).expect("chosen among allowed");
             }
@@ -244,7 +256,7 @@ mod tests {
     fn greedy_picks_first_maximum_and_reports_its_logprob() {
         let cfg = GenerationConfig::default();
         let mut rng = ChaCha8Rng::seed_from_u64(0);
-        let (tok, lp) = cfg.choose(&[0.0, 2.0, 2.0, -1.0], None, &mut rng);
+        let (tok, lp) = cfg.choose(&[0.0, 2.0, 2.0, -1.0], None, None, &mut rng);
         assert_eq!(tok, 1);
         let z: f64 = [0.0f64, 2.0, 2.0, -1.0].iter().map(|x| x.exp()).sum();
         assert!((lp as f64 - (2.0 - z.ln())).abs() < 1e-6);
@@ -255,7 +267,8 @@ mod tests {
         let logits = [3.0f32, 1.0, 2.0, 0.5];
         let z: f64 = logits.iter().map(|&x| (x as f64).exp()).sum();
         let mut rng = ChaCha8Rng::seed_from_u64(0);
-        let (tok, lp) = GenerationConfig::default().choose(&logits, Some(&[1, 2, 3]), &mut rng);
+        let (tok, lp) =
+            GenerationConfig::default().choose(&logits, Some(&[1, 2, 3]), None, &mut rng);
         assert_eq!(tok, 2);
         assert!((lp as f64 - (2.0 - z.ln())).abs() < 1e-6);
         let s = GenerationConfig {
@@ -265,7 +278,7 @@ mod tests {
         };
         let mut seen = [0usize; 4];
         for _ in 0..2000 {
-            seen[s.choose(&logits, Some(&[1, 3]), &mut rng).0 as usize] += 1;
+            seen[s.choose(&logits, Some(&[1, 3]), None, &mut rng).0 as usize] += 1;
         }
         assert_eq!((seen[0], seen[2]), (0, 0));
         assert!(seen[1] > seen[3] && seen[3] > 0, "{seen:?}");
@@ -282,7 +295,7 @@ mod tests {
         };
         let mut rng = ChaCha8Rng::seed_from_u64(3);
         assert_eq!(
-            k1.choose(&logits, None, &mut rng).0 as usize,
+            k1.choose(&logits, None, None, &mut rng).0 as usize,
             argmax(&logits)
         );
         let s = GenerationConfig {
@@ -294,7 +307,7 @@ mod tests {
         let draw = |seed| {
             let mut rng = ChaCha8Rng::seed_from_u64(seed);
             (0..20)
-                .map(|_| s.choose(&logits, None, &mut rng).0)
+                .map(|_| s.choose(&logits, None, None, &mut rng).0)
                 .collect::<Vec<_>>()
         };
         assert_eq!(draw(5), draw(5));
@@ -314,7 +327,7 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(11);
         let mut counts = [0usize; 4];
         for _ in 0..20000 {
-            counts[cfg.choose(&logits, None, &mut rng).0 as usize] += 1;
+            counts[cfg.choose(&logits, None, None, &mut rng).0 as usize] += 1;
         }
         // p = [0.6652, 0.2447, 0.0900, 0.0003]: the nucleus at 0.95 is the first three tokens.
         assert_eq!(counts[3], 0);

@@ -77,6 +77,9 @@ pub struct VlmPolicyConfig {
     /// Decoding; `max_new_tokens` 0 means "the longest valid answer plus a margin" (computed at load).
     pub generation: GenerationConfig,
     pub decoding: Decoding,
+    /// Added to the logit of STOP's option letter at every option (constrained decoding only): post-hoc logit
+    /// adjustment for STOP's rarity in the training labels (see [`crate::constrain`]). 0 decodes as trained.
+    pub stop_bias: f32,
     /// The action taken when not even the first answer item parses.
     pub fallback: Action,
 }
@@ -93,6 +96,7 @@ impl Default for VlmPolicyConfig {
             },
             fallback: Action::Stop,
             decoding: Decoding::Constrained,
+            stop_bias: 0.0,
         }
     }
 }
@@ -167,6 +171,12 @@ impl VlmPolicy {
             return Err(AgentError::Input(format!(
                 "VlmPolicy: execute must be in 1..=num_actions, got execute {} of {}",
                 config.execute, config.num_actions
+            )));
+        }
+        if config.stop_bias != 0.0 && config.decoding != Decoding::Constrained {
+            return Err(AgentError::Input(format!(
+                "VlmPolicy: a stop bias ({}) needs constrained decoding (it biases the option letter)",
+                config.stop_bias
             )));
         }
         if PromptConfig::R2R.options().text(config.fallback).is_none() {
@@ -252,7 +262,10 @@ impl VlmPolicy {
                     let i = match self.constraints.iter().position(|(p, _)| *p == prompt) {
                         Some(i) => i,
                         None => {
-                            let c = self.pipeline.answer_constraint(&prompt)?;
+                            let c = self
+                                .pipeline
+                                .answer_constraint(&prompt)?
+                                .with_action_bias(Action::Stop, self.config.stop_bias)?;
                             self.constraints.push((prompt, c));
                             self.constraints.len() - 1
                         }
@@ -326,7 +339,12 @@ pub fn plan_queue(
 
 impl Policy for VlmPolicy {
     fn name(&self) -> String {
-        self.name.clone()
+        // The bias changes the decisions, so it is part of the name that eval's resume check compares.
+        if self.config.stop_bias != 0.0 {
+            format!("{} stop_bias={}", self.name, self.config.stop_bias)
+        } else {
+            self.name.clone()
+        }
     }
 
     fn sensors(&self) -> Sensors {

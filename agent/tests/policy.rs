@@ -177,3 +177,45 @@ fn constrained_decoding_makes_a_random_model_answer_in_format() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_stop_bias_moves_the_stop_decision_and_needs_constrained_decoding() {
+    let dir = tiny_checkpoint("stop-bias");
+    let config = |stop_bias| VlmPolicyConfig {
+        memory: MemorySampler::Uniform { cap: 2 },
+        num_actions: 3,
+        execute: 1,
+        stop_bias,
+        ..VlmPolicyConfig::default()
+    };
+    let mut env = make_env();
+    // A bias far above any logit gap: STOP is the first answer; far below: STOP is never chosen.
+    let mut eager = VlmPolicy::load(&dir, Device::Cpu, None, config(1e4)).unwrap();
+    assert_eq!(play(&mut eager, &mut env, 5), vec![Action::Stop]);
+    assert!(
+        eager.name().ends_with("stop_bias=10000"),
+        "{}",
+        eager.name()
+    );
+    let mut never = VlmPolicy::load(&dir, Device::Cpu, None, config(-1e4)).unwrap();
+    let walked = play(&mut never, &mut env, 6);
+    assert_eq!(walked.len(), 6, "{walked:?}");
+    assert!(!walked.contains(&Action::Stop), "{walked:?}");
+    // Unbiased, the policy is the same as before the option existed (its name too).
+    let plain = VlmPolicy::load(&dir, Device::Cpu, None, config(0.0)).unwrap();
+    assert!(!plain.name().contains("stop_bias"));
+
+    let free = VlmPolicyConfig {
+        decoding: Decoding::Free,
+        ..config(1.0)
+    };
+    let err = VlmPolicy::load(&dir, Device::Cpu, None, free)
+        .err()
+        .expect("a bias with free decoding is refused")
+        .to_string();
+    assert!(
+        err.contains("stop bias") && err.contains("constrained"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

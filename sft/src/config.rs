@@ -104,7 +104,8 @@ pub struct SftConfig {
     pub eval_steps: u64,
     /// Fraction of the store's episodes held out for validation (split by episode id).
     pub val_fraction: f64,
-    /// Validation samples scored per evaluation (the first of the held-out split, in store order).
+    /// Validation samples scored per evaluation, spread evenly over the held-out split (which is in store
+    /// order, so its first samples would all be one episode's).
     pub eval_samples: usize,
     /// Oversamples the training split by each sample's next action (its first target): a sample appears
     /// `round((n_max / n_action)^balance)` times per epoch. 0 keeps the store's distribution; 1 balances the

@@ -227,7 +227,7 @@ pub fn train(
         return Ok(summary(start_step, total_steps, None, None));
     }
 
-    let val: Vec<u64> = val_idx.iter().copied().take(cfg.eval_samples).collect();
+    let val = spread(&val_idx, cfg.eval_samples);
     let mut last_eval = state.as_ref().and_then(|s| s.last_eval.clone());
     let mut last_loss: Option<f64>;
     let mut order: Option<(u64, Vec<Vec<u64>>)> = None;
@@ -524,4 +524,26 @@ fn trim_metrics(path: &Path, step: u64) -> Result<()> {
 pub fn training_kind(config: &SftConfig) -> Result<(Device, Kind)> {
     let device = parse_device(&config.device)?;
     Ok((device, config.precision.kind(device)))
+}
+
+/// `n` indices spread evenly over `idx` (all of them when there are no more than `n`). The held-out split is in
+/// store order, episode by episode, so its first `n` samples would be one or two episodes' first steps.
+fn spread(idx: &[u64], n: usize) -> Vec<u64> {
+    if idx.len() <= n {
+        return idx.to_vec();
+    }
+    (0..n).map(|k| idx[k * idx.len() / n]).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::spread;
+
+    #[test]
+    fn validation_samples_are_spread_over_the_held_out_split() {
+        let idx: Vec<u64> = (100..200).collect();
+        assert_eq!(spread(&idx, 4), vec![100, 125, 150, 175]);
+        assert_eq!(spread(&idx[..3], 8), vec![100, 101, 102]);
+        assert!(spread(&idx, 0).is_empty());
+    }
 }

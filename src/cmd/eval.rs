@@ -53,6 +53,11 @@ pub struct TaskArgs {
     /// or free (the model's text as written; an unparsable answer runs STOP).
     #[arg(long, default_value = "constrained")]
     pub decoding: agent::Decoding,
+    /// model:DIR only, constrained decoding: added to the logit of STOP's option letter (logit adjustment for
+    /// how rare STOP is in the training labels; > 0 stops sooner). Choose it on val_seen, not on the split
+    /// you report.
+    #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
+    pub stop_bias: f32,
     /// model:DIR only: auto (CUDA if available), cpu, cuda, cuda:N.
     #[arg(long, default_value = "auto")]
     pub device: String,
@@ -179,6 +184,7 @@ pub fn build_policy(spec: &PolicySpec, args: &TaskArgs) -> anyhow::Result<Box<dy
                 num_actions: args.future,
                 execute: args.execute,
                 decoding: args.decoding,
+                stop_bias: args.stop_bias,
                 ..agent::VlmPolicyConfig::default()
             };
             let policy = agent::VlmPolicy::load(Path::new(dir), device, None, config)
