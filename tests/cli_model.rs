@@ -6,22 +6,13 @@ use std::path::Path;
 use tch::{Kind, Tensor};
 
 mod common;
-use common::{ok, p, vln_r1};
+use common::{init_tiny, ok, p, vln_r1};
 
 #[test]
 fn init_forward_and_generate_on_a_tiny_checkpoint() {
     let dir = tempfile::tempdir().unwrap();
     let ckpt = dir.path().join("tiny");
-    ok(&vln_r1(&[
-        "model",
-        "init",
-        "--preset",
-        "tiny",
-        "--out",
-        p(&ckpt),
-        "--seed",
-        "2",
-    ]));
+    init_tiny(&ckpt, 2);
     let config: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(ckpt.join("config.json")).unwrap()).unwrap();
     let vocab = config["text_config"]["vocab_size"].as_i64().unwrap();
@@ -111,16 +102,7 @@ fn init_forward_and_generate_on_a_tiny_checkpoint() {
 fn eval_stop_bias_moves_stop_and_is_part_of_the_resume_check() {
     let dir = tempfile::tempdir().unwrap();
     let ckpt = dir.path().join("tiny");
-    ok(&vln_r1(&[
-        "model",
-        "init",
-        "--preset",
-        "tiny",
-        "--out",
-        p(&ckpt),
-        "--seed",
-        "3",
-    ]));
+    init_tiny(&ckpt, 3);
     let policy = format!("model:{}", p(&ckpt));
     let eval = |bias: &str, out: &Path| {
         vln_r1(&[

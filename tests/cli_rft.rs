@@ -5,20 +5,13 @@ use episodes::store::{SampleStore, SampleStoreWriter};
 use episodes::{Action, PromptConfig, Sample};
 
 mod common;
-use common::{ok, p, vln_r1};
+use common::{init_tiny, ok, p, vln_r1};
 
 #[test]
 fn offline_rft_runs_resumes_and_writes_rollouts() {
     let dir = tempfile::tempdir().unwrap();
     let ckpt = dir.path().join("tiny");
-    ok(&vln_r1(&[
-        "model",
-        "init",
-        "--preset",
-        "tiny",
-        "--out",
-        p(&ckpt),
-    ]));
+    init_tiny(&ckpt, 0);
     let store = dir.path().join("store");
     std::fs::create_dir_all(&store).unwrap();
     image::RgbImage::from_fn(56, 56, |x, y| image::Rgb([x as u8 * 4, y as u8 * 4, 90]))

@@ -35,11 +35,15 @@ struct Node {
     reach: u8,
 }
 
-fn action_bit(a: Action) -> u8 {
-    1 << OPTION_ACTIONS
+fn action_index(a: Action) -> usize {
+    OPTION_ACTIONS
         .iter()
         .position(|&o| o == a)
         .expect("answer options are OPTION_ACTIONS")
+}
+
+fn action_bit(a: Action) -> u8 {
+    1 << action_index(a)
 }
 
 impl Trie {
@@ -186,8 +190,7 @@ impl AnswerConstraint {
                 "the bias of answer option {action} must be finite, got {bias}"
             )));
         }
-        let i = action_bit(action).trailing_zeros() as usize;
-        self.action_bias[i] = bias;
+        self.action_bias[action_index(action)] = bias;
         Ok(self)
     }
 
@@ -201,9 +204,8 @@ impl AnswerConstraint {
             .children
             .iter()
             .map(|&(_, child)| {
-                trie.decides(state.node, child).map_or(0.0, |a| {
-                    self.action_bias[action_bit(a).trailing_zeros() as usize]
-                })
+                trie.decides(state.node, child)
+                    .map_or(0.0, |a| self.action_bias[action_index(a)])
             })
             .collect();
         Some(bias)

@@ -20,7 +20,7 @@ pub enum ModelCommand {
     Devices,
     /// Write a randomly initialised checkpoint in Hugging Face layout (loadable by transformers).
     Init {
-        /// tiny (~3M parameters), small (~40M) or 2b (Qwen2-VL-2B shapes).
+        /// tiny (~1.2M parameters), small (~40M) or 2b (Qwen2-VL-2B shapes).
         #[arg(long)]
         preset: Preset,
         #[arg(long)]

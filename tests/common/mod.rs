@@ -29,3 +29,17 @@ pub fn text(b: &[u8]) -> String {
 pub fn p(path: &Path) -> &str {
     path.to_str().unwrap()
 }
+
+/// `vln-r1 model init --preset tiny --out PATH --seed SEED`.
+pub fn init_tiny(path: &Path, seed: u64) {
+    ok(&vln_r1(&[
+        "model",
+        "init",
+        "--preset",
+        "tiny",
+        "--out",
+        p(path),
+        "--seed",
+        &seed.to_string(),
+    ]));
+}
