@@ -17,6 +17,7 @@ import torch
 from PIL import Image
 
 from probe_inputs import first_letter_probs, load
+from probe_labels import auc
 
 
 def main(ckpt, store, n_stop, n_other):
@@ -32,9 +33,8 @@ def main(ckpt, store, n_stop, n_other):
             p = first_letter_probs(model, processor, letter_ids, s["conversations"][0]["value"], frames)
             scores[label].append(p[3].item())
     pos, neg = scores[True], scores[False]
-    auc = sum((a > b) + 0.5 * (a == b) for a in pos for b in neg) / (len(pos) * len(neg))
     print(f"P(STOP first): stop frames median {statistics.median(pos):.4f}, other frames median "
-          f"{statistics.median(neg):.4f}; ROC AUC {auc:.3f} ({len(pos)} stop / {len(neg)} other samples)")
+          f"{statistics.median(neg):.4f}; ROC AUC {auc(pos, neg):.3f} ({len(pos)} stop / {len(neg)} other samples)")
 
 
 if __name__ == "__main__":
