@@ -10,6 +10,7 @@ pub mod nav;
 pub mod policy;
 pub mod render;
 pub mod rollout;
+pub mod split_inputs;
 pub mod task;
 pub mod vec_env;
 

@@ -19,6 +19,7 @@
 
 pub mod perturbed;
 mod samples;
+pub mod shards;
 mod sharegpt;
 mod trajectory;
 
@@ -176,6 +177,19 @@ struct Settings {
 const SETTINGS_FORMAT: &str = "vln-r1-datagen";
 
 impl Settings {
+    fn of(input: &DatagenInput, config: &DatagenConfig) -> Settings {
+        let agent = *input.library.agent();
+        Settings {
+            format: SETTINGS_FORMAT.into(),
+            version: 1,
+            split: input.split.clone(),
+            config: *config,
+            agent,
+            prompt: config.prompt(&agent),
+            dataset: input.dataset_dir.clone(),
+        }
+    }
+
     fn same_output(&self, other: &Settings) -> bool {
         Settings {
             dataset: String::new(),
@@ -268,18 +282,7 @@ pub fn generate(
         path: out.to_owned(),
         source: e,
     })?;
-    check_settings(
-        out,
-        &Settings {
-            format: SETTINGS_FORMAT.into(),
-            version: 1,
-            split: input.split.clone(),
-            config: *config,
-            agent,
-            prompt,
-            dataset: input.dataset_dir.clone(),
-        },
-    )?;
+    check_settings(out, &Settings::of(input, config))?;
 
     remove_temp_dirs(out)?;
     // Trajectories already committed to the store, by key (the directory of their frames).
