@@ -8,12 +8,12 @@ use std::time::Instant;
 use anyhow::bail;
 use clap::Args;
 use env::datagen::{
-    generate, load_gt_actions, DatagenConfig, DatagenEvent, DatagenInput, DatagenStats,
-    Perturbation, DEFAULT_SHARD_SAMPLES, SHAREGPT_FILE, STATS_FILE,
+    generate, DatagenConfig, DatagenEvent, DatagenInput, DatagenStats, Perturbation,
+    DEFAULT_SHARD_SAMPLES, SHAREGPT_FILE, STATS_FILE,
 };
 use episodes::MemorySampler;
 
-use super::eval::{load_split, AgentKind, LoadedSplit};
+use super::eval::{load_split, AgentKind};
 
 #[derive(Debug, Args)]
 pub struct DatagenArgs {
@@ -106,45 +106,17 @@ impl DatagenOptions {
 
     /// The split, its gt actions and the scenes, plus the selected episode indices.
     pub fn input(&self) -> anyhow::Result<(DatagenInput, Vec<usize>)> {
-        let LoadedSplit {
-            dataset_dir,
-            library,
-            dataset,
-        } = load_split(
+        let loaded = load_split(
             self.dataset.as_deref(),
             self.scenes.as_deref(),
             &self.split,
             self.agent,
         )?;
-        let actions = load_gt_actions(&dataset_dir, &self.split)?;
-        if actions.is_empty() {
-            bail!(
-                "split {} of {} has no gt file ({}_gt.json.gz): datagen replays gt actions",
-                self.split,
-                dataset_dir.display(),
-                self.split
-            );
-        }
-        let n = self
-            .episodes
-            .map_or(dataset.len(), |k| k.min(dataset.len()));
-        if n == 0 {
-            bail!(
-                "split {} of {} has no episodes",
-                self.split,
-                dataset_dir.display()
-            );
-        }
-        Ok((
-            DatagenInput {
-                library,
-                dataset,
-                actions,
-                dataset_dir: dataset_dir.display().to_string(),
-                split: self.split.clone(),
-            },
-            (0..n).collect(),
-        ))
+        Ok(env::split_inputs::datagen_input(
+            loaded,
+            &self.split,
+            self.episodes,
+        )?)
     }
 }
 

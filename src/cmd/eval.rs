@@ -9,11 +9,9 @@ use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 use env::body::AgentConfig;
 use env::eval::{evaluate, EvalDir, EvalSpec, MetricsSummary, ResultsLog};
-use env::nav::NavParams;
 use env::policy::{Policy, PolicySpec};
 use env::task::{SceneLibrary, Sensors, TaskDataset, VlnEnvConfig};
 use env::vec_env::VecEnv;
-use episodes::EpisodeFilter;
 
 /// The agent body and action space.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -90,30 +88,24 @@ pub struct TaskArgs {
     pub hfov: f32,
 }
 
-/// A split of a VLN-CE dataset and the scenes its episodes run in.
-pub struct LoadedSplit {
-    pub dataset_dir: PathBuf,
-    pub library: Arc<SceneLibrary>,
-    pub dataset: Arc<TaskDataset>,
-}
+pub use env::split_inputs::LoadedSplit;
 
 /// Loads `split` of `dataset` (default: the shipped dataset) with its scenes under `scenes` (default: the
-/// shipped houses): the one place `eval`, `rollout`, `datagen` and `rft --online` resolve their inputs.
+/// shipped houses): the one place `eval`, `rollout`, `datagen` and `rft --online` resolve their inputs
+/// (`env::split_inputs`, which the Python package calls too).
 pub fn load_split(
     dataset: Option<&Path>,
     scenes: Option<&Path>,
     split: &str,
     agent: AgentKind,
 ) -> anyhow::Result<LoadedSplit> {
-    let dataset_dir = dataset.map_or_else(env::episode_gen::shipped_dataset_dir, Path::to_path_buf);
-    let scenes = scenes.map_or_else(habitat_assets::shipped::scenes_dir, Path::to_path_buf);
-    let dataset = TaskDataset::load_split(&dataset_dir, split, &EpisodeFilter::default())
-        .with_context(|| format!("loading split {split} of {}", dataset_dir.display()))?;
-    let library = SceneLibrary::new(&scenes, agent.config(), NavParams::default())?;
-    Ok(LoadedSplit {
-        dataset_dir,
-        library: Arc::new(library),
-        dataset: Arc::new(dataset),
+    env::split_inputs::load_split(dataset, scenes, split, agent.config()).with_context(|| {
+        format!(
+            "loading split {split} of {}",
+            dataset
+                .map_or_else(env::episode_gen::shipped_dataset_dir, Path::to_path_buf)
+                .display()
+        )
     })
 }
 
@@ -129,31 +121,23 @@ pub struct Task {
 impl TaskArgs {
     pub fn load(&self) -> anyhow::Result<Task> {
         let spec: PolicySpec = self.policy.parse()?;
-        let LoadedSplit {
-            dataset_dir,
-            library,
-            dataset,
-        } = load_split(
+        let loaded = load_split(
             self.dataset.as_deref(),
             self.scenes.as_deref(),
             &self.split,
             self.agent,
         )?;
-        let n = self
-            .episodes
-            .map_or(dataset.len(), |k| k.min(dataset.len()));
-        if n == 0 {
-            bail!(
-                "split {} of {} has no episodes to run",
-                self.split,
-                dataset_dir.display()
-            );
-        }
+        let selection = env::split_inputs::first_episodes(&loaded, &self.split, self.episodes)?;
+        let LoadedSplit {
+            dataset_dir,
+            library,
+            dataset,
+        } = loaded;
         Ok(Task {
             dataset_dir,
             library,
             dataset,
-            selection: (0..n).collect(),
+            selection,
             spec,
         })
     }
