@@ -306,42 +306,53 @@ fn a_floor_crossing_the_near_plane_fills_the_lower_half_only() {
 }
 
 #[test]
-fn single_sided_back_faces_are_culled_only_when_asked() {
-    let mut m = material(RED);
-    m.double_sided = false;
+fn single_sided_back_faces_are_culled_and_double_sided_ones_drawn() {
     // The wall faces -Z (away from a camera at the origin looking along -Z).
-    let wall = quad(
-        [
-            [1.0, 2.0, -2.0],
-            [1.0, 0.0, -2.0],
-            [-1.0, 0.0, -2.0],
-            [-1.0, 2.0, -2.0],
-        ],
-        0,
-    );
-    let scene = Scene {
-        meshes: vec![wall],
-        materials: vec![m],
-        textures: vec![],
+    let wall = || {
+        quad(
+            [
+                [1.0, 2.0, -2.0],
+                [1.0, 0.0, -2.0],
+                [-1.0, 0.0, -2.0],
+                [-1.0, 2.0, -2.0],
+            ],
+            0,
+        )
     };
-    let data = SceneRenderData::new(&scene);
-    let mut both = Renderer::new(RenderConfig::new(16, 16, 90.0)).unwrap();
-    let seen = both.render(&data, &eye(1.0, 0.0)).pixel(8, 8);
-    assert_ne!(seen, BLACK);
-    let mut culling = Renderer::new(RenderConfig {
-        cull_back_faces: true,
-        ..RenderConfig::new(16, 16, 90.0)
-    })
-    .unwrap();
-    assert_eq!(culling.render(&data, &eye(1.0, 0.0)).pixel(8, 8), BLACK);
-    // Seen from its front it is drawn either way, lit as its front.
-    let front = culling
-        .render(&data, &eye(1.0, 180.0).with_z(-4.0))
-        .pixel(8, 8);
+    let scene = |double_sided: bool| {
+        let mut m = material(RED);
+        m.double_sided = double_sided;
+        SceneRenderData::new(&Scene {
+            meshes: vec![wall()],
+            materials: vec![m],
+            textures: vec![],
+        })
+    };
+    let (single, double) = (scene(false), scene(true));
+    // glTF's `doubleSided: false` means back-face culling, which the default configuration does.
+    let mut r = Renderer::new(RenderConfig::new(16, 16, 90.0)).unwrap();
+    assert!(r.config().cull_back_faces);
+    let behind = r.render(&single, &eye(1.0, 0.0));
+    assert!(
+        behind.rgb().iter().all(|&c| c == 0),
+        "a back face was drawn"
+    );
+    // A double-sided material is seen from behind, lit as a wall facing the viewer.
+    let back = r.render(&double, &eye(1.0, 0.0)).pixel(8, 8);
+    assert_ne!(back, BLACK);
+    // From its front the single-sided wall is drawn, lit as its front.
+    let front = r.render(&single, &eye(1.0, 180.0).with_z(-4.0)).pixel(8, 8);
     assert_ne!(front, BLACK);
     // Lighting flips the normal toward the viewer: the back is shaded like a wall facing +Z, which the
     // default light reaches better than a wall facing -Z.
-    assert!(seen[0] > front[0], "back {seen:?} front {front:?}");
+    assert!(back[0] > front[0], "back {back:?} front {front:?}");
+    // Culling can be turned off, and then the single-sided back is drawn like the double-sided one.
+    let mut both = Renderer::new(RenderConfig {
+        cull_back_faces: false,
+        ..RenderConfig::new(16, 16, 90.0)
+    })
+    .unwrap();
+    assert_eq!(both.render(&single, &eye(1.0, 0.0)).pixel(8, 8), back);
 }
 
 trait WithZ {

@@ -49,8 +49,17 @@ pub enum Bench {
         /// Expert rollouts to random goals per agent preset.
         #[arg(long, default_value_t = 100)]
         rollouts: usize,
+        /// Grid A* queries timed next to the visibility graph (a prefix of the same random pairs).
+        #[arg(long, default_value_t = 200)]
+        grid_queries: usize,
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// Only the geodesics of this scene (R2R agent), new search vs grid A* on the same random pairs.
+        #[arg(long)]
+        scene: Option<std::path::PathBuf>,
+        /// With --scene: print one JSON object on one line.
+        #[arg(long)]
+        json: bool,
     },
     /// Renderer frames/s: shipped houses and a dense house, 224x224 and 640x480, RGB and RGB+depth, one core
     /// and all cores.
@@ -66,6 +75,18 @@ pub enum Bench {
         /// Triangles of the dense house.
         #[arg(long, default_value_t = 1_000_000)]
         dense_triangles: usize,
+        /// Only this scene, from random navigable poses, one thread and all threads (RGB).
+        #[arg(long)]
+        scene: Option<std::path::PathBuf>,
+        /// With --scene: frame width.
+        #[arg(long, default_value_t = 224)]
+        width: u32,
+        /// With --scene: frame height.
+        #[arg(long, default_value_t = 224)]
+        height: u32,
+        /// With --scene: print one JSON object on one line.
+        #[arg(long)]
+        json: bool,
     },
     /// VLN-Ego generation samples/s and frames/s on a split, and its ratio to rendering the same frames alone.
     Datagen {
@@ -107,22 +128,35 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             batch,
             seed,
             dense_triangles,
+            scene,
+            width,
+            height,
+            json,
         } => super::bench_env::run(super::bench_env::EnvBench {
             seconds,
             batch: batch.max(1),
             seed,
             dense_triangles,
+            scene,
+            size: (width, height),
+            json,
         }),
         Bench::Nav {
             steps,
             queries,
             rollouts,
+            grid_queries,
             seed,
+            scene,
+            json,
         } => super::bench_nav::run(super::bench_nav::NavBench {
             steps: steps.max(1),
             queries: queries.max(1),
             rollouts,
+            grid_queries,
             seed,
+            scene,
+            json,
         }),
         Bench::Datagen { options } => super::bench_datagen::run(options),
         Bench::Model {

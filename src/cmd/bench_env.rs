@@ -1,6 +1,7 @@
 //! `vln-r1 bench env`: renderer frames per second on the shipped houses and on a dense (~1M triangle)
 //! house, at the task (224x224) and data-generation (640x480) resolutions, RGB and RGB+depth, on one core
-//! and on all cores (a batch of environments, one camera per rayon task).
+//! and on all cores (a batch of environments, one camera per rayon task). `--scene FILE` measures one
+//! scene at one size from random navigable poses instead (`--json`: one line).
 
 use std::time::{Duration, Instant};
 
@@ -19,6 +20,11 @@ pub struct EnvBench {
     pub batch: usize,
     pub seed: u64,
     pub dense_triangles: usize,
+    /// Only this scene, at `size`, from random navigable poses (R2R agent, the default sensor height).
+    pub scene: Option<std::path::PathBuf>,
+    pub size: (u32, u32),
+    /// With `scene`: print one JSON object on one line.
+    pub json: bool,
 }
 
 struct SceneSet {
@@ -29,6 +35,9 @@ struct SceneSet {
 }
 
 pub fn run(b: EnvBench) -> anyhow::Result<()> {
+    if let Some(path) = &b.scene {
+        return one_scene(path, &b);
+    }
     let threads = rayon::current_num_threads();
     println!(
         "machine: {threads} rayon threads; batch of {} environments; >= {:.1} s per row",
@@ -150,6 +159,70 @@ fn dense_set(seed: u64, triangles: usize) -> anyhow::Result<SceneSet> {
         scenes: vec![data],
         poses,
     })
+}
+
+/// `bench env --scene FILE`: RGB frames of one scene at one size, one thread then all threads.
+fn one_scene(path: &std::path::Path, b: &EnvBench) -> anyhow::Result<()> {
+    use env::body::AgentConfig;
+    use env::nav::{NavParams, PathFinder};
+    use rand::{Rng, SeedableRng};
+
+    let scene =
+        habitat_assets::load_scene(path).with_context(|| format!("loading {}", path.display()))?;
+    let agent = AgentConfig::r2r();
+    let pf = PathFinder::build(&scene, &agent, &NavParams::default())
+        .with_context(|| format!("navigable surface of {}", path.display()))?;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(b.seed);
+    let poses: Vec<(usize, CameraPose)> = (0..256)
+        .map(|_| {
+            let p = pf
+                .sample_navigable_point(&mut rng, None)
+                .with_context(|| format!("{} has no navigable surface", path.display()))?;
+            let heading = rng.random_range(-std::f32::consts::PI..std::f32::consts::PI);
+            Ok((0, CameraPose::from_agent(p, heading, DEFAULT_SENSOR_HEIGHT)))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let data = SceneRenderData::new(&scene);
+    let set = SceneSet {
+        label: path.display().to_string(),
+        scenes: vec![data],
+        poses,
+    };
+    let (w, h) = b.size;
+    let config = RenderConfig::new(w, h, 90.0);
+    let single = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .context("building a 1-thread pool")?;
+    let one = single.install(|| measure(&set, config, b.batch, b.seconds))?;
+    let all = measure(&set, config, b.batch, b.seconds)?;
+    // The same frames with both sides of every triangle drawn (the renderer before back-face culling).
+    let two_sided = RenderConfig {
+        cull_back_faces: false,
+        ..config
+    };
+    let no_cull = single.install(|| measure(&set, two_sided, b.batch, b.seconds))?;
+    let rate = |m: &Measurement| m.frames as f64 / m.wall.as_secs_f64();
+    let per_cpu = |m: &Measurement| m.cpu.map(|c| m.frames as f64 / c);
+    let report = serde_json::json!({
+        "scene": set.label,
+        "triangles": set.scenes[0].triangle_count(),
+        "width": w,
+        "height": h,
+        "threads": rayon::current_num_threads(),
+        "frames_per_second": rate(&all),
+        "frames_per_cpu_second": per_cpu(&all),
+        "frames_per_second_one_thread": rate(&one),
+        "frames_per_cpu_second_one_thread": per_cpu(&one),
+        "frames_per_cpu_second_one_thread_without_culling": per_cpu(&no_cull),
+        "frames": all.frames + one.frames + no_cull.frames,
+    });
+    if b.json {
+        println!("{report}");
+    } else {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    }
+    Ok(())
 }
 
 struct Measurement {

@@ -1,6 +1,8 @@
 //! `vln-r1 bench nav`: navigable-surface build time per shipped house, physics-only env steps per second on
-//! one core, geodesic queries per second, and expert actions per second.
+//! one core, geodesic queries per second (the visibility graph next to the grid A* it replaced, on the same
+//! random pairs), and expert actions per second. `--scene FILE` measures the geodesics of one scene only.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -19,7 +21,13 @@ pub struct NavBench {
     pub queries: usize,
     /// Expert rollouts per agent preset.
     pub rollouts: usize,
+    /// Grid A* queries timed for the comparison (it is ~1000x slower), a prefix of the same pairs.
+    pub grid_queries: usize,
     pub seed: u64,
+    /// Only the geodesics of this scene (R2R agent).
+    pub scene: Option<PathBuf>,
+    /// With `scene`: one JSON object on one line.
+    pub json: bool,
 }
 
 struct House {
@@ -29,6 +37,9 @@ struct House {
 }
 
 pub fn run(b: NavBench) -> anyhow::Result<()> {
+    if let Some(path) = &b.scene {
+        return one_scene(path, &b);
+    }
     let splits = shipped::splits()?;
     let names: Vec<String> = splits
         .train
@@ -52,7 +63,7 @@ pub fn run(b: NavBench) -> anyhow::Result<()> {
         );
         let houses = build_all(&scenes, &agent)?;
         physics(&houses, &agent, b.steps, b.seed)?;
-        geodesics(&houses, b.queries, b.seed)?;
+        geodesics(&houses, b.queries, b.grid_queries, b.seed)?;
         expert(&houses, &agent, b.rollouts, b.seed)?;
     }
     Ok(())
@@ -137,7 +148,12 @@ fn physics(houses: &[House], agent: &AgentConfig, steps: usize, seed: u64) -> an
     Ok(())
 }
 
-fn geodesics(houses: &[House], queries: usize, seed: u64) -> anyhow::Result<()> {
+fn geodesics(
+    houses: &[House],
+    queries: usize,
+    grid_queries: usize,
+    seed: u64,
+) -> anyhow::Result<()> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed + 1);
     let pairs: Vec<(usize, [f32; 3], [f32; 3])> = (0..queries)
         .map(|k| {
@@ -152,16 +168,17 @@ fn geodesics(houses: &[House], queries: usize, seed: u64) -> anyhow::Result<()> 
             Ok((h, a, b))
         })
         .collect::<anyhow::Result<_>>()?;
-    let t = Instant::now();
-    let mut total = 0.0f64;
-    for &(h, a, b) in &pairs {
-        total += f64::from(houses[h].pathfinder.geodesic_distance(a, b)?);
-    }
-    let dt = t.elapsed().as_secs_f64();
+    let c = compare(&pairs, |h| &houses[h].pathfinder, grid_queries)?;
     println!(
-        "  geodesic_distance (A* + string pulling): {:.0} queries/s, mean {:.2} m",
-        queries as f64 / dt,
-        total / queries as f64
+        "  geodesic_distance: {:.0} queries/s (visibility graph, built in {:.2} s per house) vs {:.0} (grid A* + \
+string pulling, first {} pairs): {:.0}x; largest relative difference {:.4}; mean {:.2} m",
+        c.graph_qps,
+        c.build_seconds / houses.len() as f64,
+        c.grid_qps,
+        c.grid_pairs,
+        c.graph_qps / c.grid_qps,
+        c.max_rel_diff,
+        c.mean_distance
     );
     // Fields: built lazily, so time a full settle (the worst case: every cell of the house) on fresh goals.
     let fields = houses.len().min(queries);
@@ -217,5 +234,114 @@ fn expert(houses: &[House], agent: &AgentConfig, rollouts: usize, seed: u64) -> 
         "  expert: {rollouts} rollouts to random goals, {reached} reached, {:.0} actions/s including field builds",
         actions as f64 / dt
     );
+    Ok(())
+}
+
+/// The new and the old point-to-point search on the same pairs.
+struct Comparison {
+    graph_qps: f64,
+    grid_qps: f64,
+    grid_pairs: usize,
+    /// Largest |graph - grid| / grid over the pairs both answered.
+    max_rel_diff: f64,
+    mean_distance: f64,
+    /// Building the visibility graphs (first query of each path finder), all houses together.
+    build_seconds: f64,
+}
+
+fn compare<'p>(
+    pairs: &[(usize, [f32; 3], [f32; 3])],
+    pathfinder: impl Fn(usize) -> &'p PathFinder,
+    grid_queries: usize,
+) -> anyhow::Result<Comparison> {
+    let t = Instant::now();
+    let mut built = std::collections::HashSet::new();
+    for &(h, _, _) in pairs {
+        if built.insert(h) {
+            pathfinder(h).visibility_graph_size();
+        }
+    }
+    let build_seconds = t.elapsed().as_secs_f64();
+    // The graph answers in microseconds: repeat the pairs for at least half a second.
+    let mut graph = vec![0.0f32; pairs.len()];
+    let (mut rounds, t) = (0usize, Instant::now());
+    while rounds == 0 || t.elapsed().as_secs_f64() < 0.5 {
+        for (k, &(h, a, b)) in pairs.iter().enumerate() {
+            graph[k] = pathfinder(h).geodesic_distance(a, b)?;
+        }
+        rounds += 1;
+    }
+    let graph_qps = (rounds * pairs.len()) as f64 / t.elapsed().as_secs_f64();
+    let grid_pairs = grid_queries.clamp(1, pairs.len());
+    let t = Instant::now();
+    let mut max_rel_diff = 0.0f64;
+    for (k, &(h, a, b)) in pairs[..grid_pairs].iter().enumerate() {
+        let grid = pathfinder(h)
+            .find_path_grid(a, b)?
+            .map_or(f32::INFINITY, |p| p.distance);
+        let rel = if grid.is_finite() && graph[k].is_finite() {
+            f64::from((graph[k] - grid).abs() / grid.max(1e-3))
+        } else if grid == graph[k] {
+            0.0
+        } else {
+            f64::INFINITY
+        };
+        max_rel_diff = max_rel_diff.max(rel);
+    }
+    let grid_qps = grid_pairs as f64 / t.elapsed().as_secs_f64();
+    let finite: Vec<f64> = graph
+        .iter()
+        .filter(|d| d.is_finite())
+        .map(|&d| f64::from(d))
+        .collect();
+    Ok(Comparison {
+        graph_qps,
+        grid_qps,
+        grid_pairs,
+        max_rel_diff,
+        mean_distance: finite.iter().sum::<f64>() / finite.len().max(1) as f64,
+        build_seconds,
+    })
+}
+
+/// `bench nav --scene FILE`: geodesics of one scene for the R2R agent.
+fn one_scene(path: &std::path::Path, b: &NavBench) -> anyhow::Result<()> {
+    let scene =
+        habitat_assets::load_scene(path).with_context(|| format!("loading {}", path.display()))?;
+    let t = Instant::now();
+    let pf = PathFinder::build(&scene, &AgentConfig::r2r(), &NavParams::default())
+        .with_context(|| format!("navigable surface of {}", path.display()))?;
+    let surface_seconds = t.elapsed().as_secs_f64();
+    let mut rng = ChaCha8Rng::seed_from_u64(b.seed + 1);
+    let pairs: Vec<(usize, [f32; 3], [f32; 3])> = (0..b.queries.max(1))
+        .map(|_| {
+            let a = pf.sample_navigable_point(&mut rng, None);
+            let c = pf.sample_navigable_point(&mut rng, None);
+            a.zip(c)
+                .map(|(a, c)| (0, a, c))
+                .with_context(|| format!("{} has no navigable surface", path.display()))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let c = compare(&pairs, |_| &pf, b.grid_queries)?;
+    let (nodes, sight_lines) = pf.visibility_graph_size();
+    let report = serde_json::json!({
+        "scene": path.display().to_string(),
+        "queries": pairs.len(),
+        "geodesic_queries_per_second": c.graph_qps,
+        "grid_astar_queries_per_second": c.grid_qps,
+        "grid_astar_queries": c.grid_pairs,
+        "speedup": c.graph_qps / c.grid_qps,
+        "max_relative_difference": c.max_rel_diff,
+        "mean_distance_m": c.mean_distance,
+        "surface_build_seconds": surface_seconds,
+        "graph_build_seconds": c.build_seconds,
+        "graph_nodes": nodes,
+        "graph_sight_lines": sight_lines,
+    });
+    if b.json {
+        println!("{report}");
+    } else {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    }
     Ok(())
 }

@@ -10,10 +10,11 @@ pub mod field;
 pub mod follower;
 mod search;
 pub mod surface;
+mod visgraph;
 
 use std::num::NonZeroUsize;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use habitat_assets::Scene;
 use lru::LruCache;
@@ -65,6 +66,8 @@ pub struct PathFinder {
     island_spans: Vec<Vec<u32>>,
     max_snap: f32,
     fields: Mutex<LruCache<FieldKey, Arc<DistanceField>>>,
+    /// Built on the first point-to-point query (a fraction of a second per house).
+    visgraph: OnceLock<visgraph::VisGraph>,
 }
 
 impl std::fmt::Debug for PathFinder {
@@ -92,6 +95,7 @@ impl PathFinder {
             fields: Mutex::new(LruCache::new(
                 NonZeroUsize::new(DEFAULT_FIELD_CACHE).expect("non-zero"),
             )),
+            visgraph: OnceLock::new(),
         }
     }
 
@@ -169,9 +173,51 @@ impl PathFinder {
             .map_or(f32::INFINITY, |p| p.distance))
     }
 
-    /// The geodesic shortest path between the snapped points, `None` when no path joins them: A* on the cell
-    /// graph, string-pulled into an any-angle polyline.
+    /// The geodesic shortest path between the snapped points, `None` when no path joins them: a straight
+    /// line where the points see each other, else the best route through the visibility graph of the
+    /// surface's corners and slope changes (built on first use), with the grid search
+    /// ([`find_path_grid`](Self::find_path_grid)) as the fallback should the graph know no route.
     pub fn find_path(&self, from: [f32; 3], to: [f32; 3]) -> Result<Option<ShortestPath>> {
+        let a = self.snap_point(from)?;
+        let b = self.snap_point(to)?;
+        let s = &*self.surface;
+        if s.island_of(a.span) != s.island_of(b.span) {
+            return Ok(None);
+        }
+        let end = |p: Snapped| visgraph::End {
+            span: p.span,
+            pos: p.position,
+        };
+        let (distance, points) = match self.visgraph().route(s, end(a), end(b)) {
+            Some(visgraph::Route::Straight) => (
+                field::dist3(a.position, b.position),
+                vec![a.position, b.position],
+            ),
+            Some(visgraph::Route::Via { distance, points }) => (distance, points),
+            None => return self.find_path_grid(from, to),
+        };
+        Ok(Some(ShortestPath {
+            distance,
+            points,
+            from_snap: a.distance,
+            to_snap: b.distance,
+        }))
+    }
+
+    /// Nodes of the visibility graph and the (span, node) sight lines it keeps (builds it if needed).
+    pub fn visibility_graph_size(&self) -> (usize, usize) {
+        let g = self.visgraph();
+        (g.node_count(), g.visibility_pairs())
+    }
+
+    fn visgraph(&self) -> &visgraph::VisGraph {
+        self.visgraph
+            .get_or_init(|| visgraph::VisGraph::build(&self.surface))
+    }
+
+    /// The geodesic shortest path by the grid search: A* on the cell graph, string-pulled into an any-angle
+    /// polyline (milliseconds per query; [`find_path`](Self::find_path) answers the same in microseconds).
+    pub fn find_path_grid(&self, from: [f32; 3], to: [f32; 3]) -> Result<Option<ShortestPath>> {
         let a = self.snap_point(from)?;
         let b = self.snap_point(to)?;
         let s = &*self.surface;

@@ -148,7 +148,7 @@ pub(crate) fn astar(
 
 /// Ramp heights along a shortcut may depart this far from a straight 3-D line (stairs filtered into a ramp
 /// keep a few centimetres of ripple).
-const SLOPE_TOLERANCE: f32 = 0.06;
+pub(crate) const SLOPE_TOLERANCE: f32 = 0.06;
 
 /// Shortcuts a cell path: keeps a corner only where the straight line from the last kept point to the next
 /// point leaves the navigable surface or bends in height (foot and head of stairs). `points[k]` stands in

@@ -694,7 +694,7 @@ impl NavSurface {
         })
     }
 
-    fn walk_by(
+    pub(crate) fn walk_by(
         &self,
         start: u32,
         from: [f32; 2],
@@ -932,25 +932,36 @@ impl NavSurface {
             (q, d)
         };
         let mut best: Option<(u32, [f32; 3], f32)> = None;
-        let r = (max_distance / c).ceil() as i32 + 1;
+        let mut r = (max_distance / c).ceil() as i32 + 1;
         let (pi, pj) = (
             ((p[0] - self.origin[0]) / c).floor() as i32,
             ((p[2] - self.origin[1]) / c).floor() as i32,
         );
+        let consider = |i: i32, j: i32, best: &mut Option<(u32, [f32; 3], f32)>| {
+            let Some(col) = self.column(i, j) else {
+                return;
+            };
+            for s in self.spans_in(col) {
+                if !self.is_navigable(s) || !accept(s) {
+                    continue;
+                }
+                let (q, d) = clamp_into(s);
+                if d <= max_distance && best.is_none_or(|b| d < b.2) {
+                    *best = Some((s, q, d));
+                }
+            }
+        };
+        // The point's own column first: a cell k columns away is at least (k - 1) cells away horizontally,
+        // so once something is found only the columns that could hold a nearer span are scanned.
+        consider(pi, pj, &mut best);
+        if let Some(b) = best {
+            r = r.min((b.2 / c).ceil() as i32 + 1);
+        }
+        // Then the plain row-major scan, so ties resolve as they always did.
+        best = None;
         for j in pj - r..=pj + r {
             for i in pi - r..=pi + r {
-                let Some(col) = self.column(i, j) else {
-                    continue;
-                };
-                for s in self.spans_in(col) {
-                    if !self.is_navigable(s) || !accept(s) {
-                        continue;
-                    }
-                    let (q, d) = clamp_into(s);
-                    if d <= max_distance && best.is_none_or(|b| d < b.2) {
-                        best = Some((s, q, d));
-                    }
-                }
+                consider(i, j, &mut best);
             }
         }
         best

@@ -23,8 +23,8 @@ pub struct RenderConfig {
     pub depth: bool,
     /// Near clipping distance in metres (Habitat's default is 0.01).
     pub near: f32,
-    /// Skip the back faces of single-sided materials. Off by default: scanned meshes are not watertight,
-    /// and seeing through the back of a wall is worse than drawing it.
+    /// Skip the back faces of single-sided materials, as glTF 2.0 specifies (`doubleSided: false` means
+    /// back-face culling); double-sided materials are always drawn from both sides. On by default.
     pub cull_back_faces: bool,
     /// Colour where nothing is hit.
     pub background: [u8; 3],
@@ -71,7 +71,7 @@ impl Default for RenderConfig {
             },
             depth: false,
             near: 0.01,
-            cull_back_faces: false,
+            cull_back_faces: true,
             background: [0, 0, 0],
         }
     }
