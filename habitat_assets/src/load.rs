@@ -4,6 +4,9 @@
 //! every failure (truncated file, missing external file, accessor out of range, unsupported compression)
 //! is an [`AssetError`] naming the file, never a panic. Memory is the file plus the decoded mesh and
 //! textures: each buffer is held once and each image is decoded once, only if a material uses it.
+//!
+//! The file's axes are mapped onto the world by a [`SceneFrame`] applied above the root nodes: habitat's
+//! convention (up +Z, front +Y, what every R2R-CE / RxR-CE coordinate assumes) unless told otherwise.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -16,7 +19,9 @@ use json::validation::Checked;
 
 use crate::accessor::{self, Buffers};
 use crate::error::AssetError;
+use crate::frame::SceneFrame;
 use crate::glb;
+use crate::lighting::{lighting_from_extras, SceneLighting};
 use crate::scene::{Material, Mesh, Scene, Texture};
 
 /// What loading did besides producing the scene.
@@ -30,6 +35,17 @@ pub struct LoadReport {
     pub ignored_extensions: Vec<String>,
     /// Wall time from opening the file to the finished scene.
     pub load_time: Duration,
+    /// The frame the file was read in.
+    pub frame: SceneFrame,
+    /// How its frames are shaded: lit only when the file carries our mark (see [`crate::lighting`]).
+    pub lighting: SceneLighting,
+}
+
+/// How to read a file.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct LoadOptions {
+    /// The file's axes (default: habitat's, up +Z, front +Y).
+    pub frame: SceneFrame,
 }
 
 /// Required extensions whose meaning does not affect what we read (geometry, base color, UVs).
@@ -49,24 +65,41 @@ const IGNORABLE_REQUIRED: &[&str] = &[
 /// Required extensions we implement.
 const SUPPORTED_REQUIRED: &[&str] = &["KHR_texture_transform"];
 
-/// Loads a `.glb` or `.gltf` file.
+/// Loads a `.glb` or `.gltf` file in habitat's convention (up +Z, front +Y).
 pub fn load_scene(path: impl AsRef<Path>) -> Result<Scene, AssetError> {
     load_scene_with_report(path).map(|(scene, _)| scene)
 }
 
-/// Loads a `.glb` or `.gltf` file and reports skipped content and the load time.
+/// Loads a `.glb` or `.gltf` file in habitat's convention and reports skipped content and the load time.
 pub fn load_scene_with_report(path: impl AsRef<Path>) -> Result<(Scene, LoadReport), AssetError> {
+    load_scene_with(path, &LoadOptions::default())
+}
+
+/// Loads a `.glb` or `.gltf` file as `options` say.
+pub fn load_scene_with(
+    path: impl AsRef<Path>,
+    options: &LoadOptions,
+) -> Result<(Scene, LoadReport), AssetError> {
     let path = path.as_ref();
     let start = Instant::now();
     let bytes = std::fs::read(path).map_err(|e| AssetError::io(path, e))?;
-    let (scene, mut report) = load_scene_from_bytes(&bytes, path)?;
+    let (scene, mut report) = load_scene_from_bytes_with(&bytes, path, options)?;
     report.load_time = start.elapsed();
     Ok((scene, report))
 }
 
-/// Loads glTF from bytes. `path` names the origin in messages, and relative URIs resolve against its
-/// directory.
+/// Loads glTF from bytes in habitat's convention. `path` names the origin in messages, and relative URIs
+/// resolve against its directory.
 pub fn load_scene_from_bytes(bytes: &[u8], path: &Path) -> Result<(Scene, LoadReport), AssetError> {
+    load_scene_from_bytes_with(bytes, path, &LoadOptions::default())
+}
+
+/// [`load_scene_from_bytes`] as `options` say.
+pub fn load_scene_from_bytes_with(
+    bytes: &[u8],
+    path: &Path,
+    options: &LoadOptions,
+) -> Result<(Scene, LoadReport), AssetError> {
     let start = Instant::now();
     let gltf_err = |message: String| AssetError::Gltf {
         path: path.to_path_buf(),
@@ -87,6 +120,8 @@ pub fn load_scene_from_bytes(bytes: &[u8], path: &Path) -> Result<(Scene, LoadRe
         skipped_primitives: 0,
         ignored_extensions: Vec::new(),
         load_time: Duration::ZERO,
+        frame: options.frame,
+        lighting: lighting_from_extras(root.asset.extras.as_ref().map(|e| e.get())),
     };
     // Decide about required extensions before validation, which would reject them without naming why.
     let mut kept = Vec::new();
@@ -103,6 +138,7 @@ pub fn load_scene_from_bytes(bytes: &[u8], path: &Path) -> Result<(Scene, LoadRe
         }
     }
     root.extensions_required = kept;
+    reject_sourceless_textures(&root, path)?;
     fill_missing_position_bounds(&mut root);
 
     let document = gltf::Document::from_json(root).map_err(|e| gltf_err(validation_message(e)))?;
@@ -111,12 +147,53 @@ pub fn load_scene_from_bytes(bytes: &[u8], path: &Path) -> Result<(Scene, LoadRe
     let buffers = resolve_buffers(root, bin, base_dir, path)?;
 
     let mut builder = SceneBuilder::new(root, &buffers, base_dir, path);
-    for (node, world) in flatten_nodes(root, path)? {
+    for (node, world) in flatten_nodes(root, &frame_matrix(&options.frame), path)? {
         builder.add_node(node, &world, &mut report)?;
     }
     let scene = builder.finish();
     report.load_time = start.elapsed();
     Ok((scene, report))
+}
+
+/// A texture with no `source` names its image only through an extension (KHR_texture_basisu, WebP, DDS)
+/// that this loader does not decode: refuse the file rather than load it untextured.
+fn reject_sourceless_textures(root: &json::Root, path: &Path) -> Result<(), AssetError> {
+    let Some(i) = root
+        .textures
+        .iter()
+        .position(|t| t.source.value() == u32::MAX as usize)
+    else {
+        return Ok(());
+    };
+    let used: Vec<&str> = root
+        .extensions_used
+        .iter()
+        .map(String::as_str)
+        .filter(|e| ["KHR_texture_basisu", "EXT_texture_webp", "MSFT_texture_dds"].contains(e))
+        .collect();
+    let feature = match used.first() {
+        Some(ext) => format!(
+            "texture {i} has no fallback image, only {}",
+            describe_extension(ext)
+        ),
+        None => format!("texture {i} has no image source"),
+    };
+    Err(AssetError::Unsupported {
+        path: path.to_path_buf(),
+        feature,
+    })
+}
+
+/// The frame rotation as a column-major 4x4 matrix (the parent of the file's root nodes).
+fn frame_matrix(frame: &SceneFrame) -> Mat4 {
+    let r = frame.file_to_world();
+    let mut m = IDENTITY;
+    for (c, col) in m.iter_mut().take(3).enumerate() {
+        for (row, v) in col.iter_mut().take(3).enumerate() {
+            *v = r[row][c];
+        }
+    }
+    m
 }
 
 /// The spec requires `min`/`max` on POSITION accessors and the `gltf` validator enforces it, but some
@@ -324,7 +401,11 @@ fn local_matrix(node: &json::scene::Node) -> Mat4 {
 /// Every node reachable from the file's scenes (or, with no scenes, every node that is no one's child),
 /// each once, with its world matrix. Iterative, so a deep hierarchy cannot overflow the stack; a node
 /// reached twice (a cycle, or shared by two scenes) is visited once.
-fn flatten_nodes(root: &json::Root, path: &Path) -> Result<Vec<(usize, Mat4)>, AssetError> {
+fn flatten_nodes(
+    root: &json::Root,
+    frame: &Mat4,
+    path: &Path,
+) -> Result<Vec<(usize, Mat4)>, AssetError> {
     let mut roots: Vec<usize> = root
         .scenes
         .iter()
@@ -341,7 +422,7 @@ fn flatten_nodes(root: &json::Root, path: &Path) -> Result<Vec<(usize, Mat4)>, A
     }
     let mut visited = vec![false; root.nodes.len()];
     let mut out = Vec::new();
-    let mut stack: Vec<(usize, Mat4)> = roots.into_iter().rev().map(|n| (n, IDENTITY)).collect();
+    let mut stack: Vec<(usize, Mat4)> = roots.into_iter().rev().map(|n| (n, *frame)).collect();
     while let Some((n, parent)) = stack.pop() {
         if std::mem::replace(&mut visited[n], true) {
             continue;
@@ -662,6 +743,12 @@ impl<'a> SceneBuilder<'a> {
             (None, Some(uri)) => read_uri(uri, self.base_dir, self.path)?,
             (None, None) => return Err(err("has neither a uri nor a bufferView".into())),
         };
+        if bytes.starts_with(KTX2_MAGIC) {
+            return Err(err(format!(
+                "is a KTX2 / Basis Universal image ({}), which this loader does not decode",
+                describe_extension("KHR_texture_basisu")
+            )));
+        }
         let decoded = image::load_from_memory(&bytes)
             .map_err(|e| err(format!("cannot decode ({e})")))?
             .to_rgba8();
@@ -676,6 +763,9 @@ impl<'a> SceneBuilder<'a> {
         Ok(id)
     }
 }
+
+/// The identifier that opens every KTX2 file.
+const KTX2_MAGIC: &[u8] = b"\xABKTX 20\xBB\r\n\x1A\n";
 
 /// KHR_texture_transform as `uv' = T * R * S * uv`.
 #[derive(Debug, Clone, Copy)]

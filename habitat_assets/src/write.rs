@@ -4,13 +4,19 @@
 //! The JSON is produced from `serde` structs rather than `serde_json::Value` maps so that the key order,
 //! and therefore the bytes of a generated house, do not depend on which `serde_json` features the build
 //! happens to unify (`preserve_order` changes map order).
+//!
+//! Callers give world coordinates (+Y up, habitat's); the file is written in habitat's `.glb` convention
+//! (up +Z, front +Y, see [`SceneFrame::HABITAT`]), so that habitat-sim, and our loader by default, open it
+//! with the caller's coordinates. The conversion is a signed permutation of axes: exact, no rounding.
 
 use serde::Serialize;
 
+use crate::frame::SceneFrame;
 use crate::glb;
+use crate::lighting::{AssetMark, SceneLighting};
 use crate::scene::{Aabb, Scene, Texture};
 
-/// One primitive's vertex data, in the node's local frame. `uvs` and `colors` are empty or one per vertex.
+/// One primitive's vertex data, in the node's local frame (world axes). `uvs` and `colors` are empty or one per vertex.
 #[derive(Debug, Clone, Default)]
 pub struct PrimitiveData {
     pub positions: Vec<[f32; 3]>,
@@ -90,6 +96,13 @@ impl NodeTransform {
 struct Asset {
     version: &'static str,
     generator: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    extras: Option<AssetExtras>,
+}
+
+#[derive(Serialize)]
+struct AssetExtras {
+    vln_r1: AssetMark,
 }
 
 #[derive(Serialize)]
@@ -251,6 +264,8 @@ pub struct GltfWriter {
     textures: Vec<TextureJson>,
     images: Vec<ImageJson>,
     drop_untextured_uvs: bool,
+    frame: SceneFrame,
+    lighting: Option<SceneLighting>,
 }
 
 impl Default for GltfWriter {
@@ -271,7 +286,25 @@ impl GltfWriter {
             textures: Vec::new(),
             images: Vec::new(),
             drop_untextured_uvs: false,
+            frame: SceneFrame::HABITAT,
+            lighting: None,
         }
+    }
+
+    /// Marks the file with how it is to be shaded (see [`crate::lighting`]); unmarked files render unlit.
+    pub fn with_lighting(mut self, lighting: SceneLighting) -> Self {
+        self.lighting = Some(lighting);
+        self
+    }
+
+    /// Writes the file in another frame than habitat's (tests of the loader's `--scene-up y` reading).
+    pub fn with_frame(mut self, frame: SceneFrame) -> Self {
+        self.frame = frame;
+        self
+    }
+
+    fn to_file(&self, points: &[[f32; 3]]) -> Vec<[f32; 3]> {
+        points.iter().map(|&p| self.frame.to_file(p)).collect()
     }
 
     /// Leaves UVs out of primitives whose material has no texture (they would never be sampled); saves
@@ -420,8 +453,8 @@ impl GltfWriter {
         let mut prims = Vec::new();
         for p in primitives.iter().filter(|p| !p.triangles.is_empty()) {
             debug_assert_eq!(p.normals.len(), p.positions.len());
-            let position = self.push_floats(&p.positions, "VEC3", true);
-            let normal = self.push_floats(&p.normals, "VEC3", false);
+            let position = self.push_floats(&self.to_file(&p.positions), "VEC3", true);
+            let normal = self.push_floats(&self.to_file(&p.normals), "VEC3", false);
             let textured = self
                 .materials
                 .get(p.material)
@@ -451,7 +484,8 @@ impl GltfWriter {
         Some(self.meshes.len() - 1)
     }
 
-    /// Adds a node; returns its index. Children must be added first.
+    /// Adds a node; returns its index. Children must be added first. `transform` is in world axes; the
+    /// file gets it conjugated into the file's frame (a rotation about +Y becomes one about the file's up).
     pub fn add_node(
         &mut self,
         name: &str,
@@ -459,6 +493,12 @@ impl GltfWriter {
         transform: NodeTransform,
         children: Vec<usize>,
     ) -> usize {
+        let [x, y, z, w] = transform.rotation;
+        let [x, y, z] = self.frame.to_file([x, y, z]);
+        let transform = NodeTransform {
+            translation: self.frame.to_file(transform.translation),
+            rotation: [x, y, z, w],
+        };
         let translation = (transform.translation != [0.0; 3]).then_some(transform.translation);
         let rotation = (transform.rotation != [0.0, 0.0, 0.0, 1.0]).then_some(transform.rotation);
         self.nodes.push(NodeJson {
@@ -478,6 +518,9 @@ impl GltfWriter {
             asset: Asset {
                 version: "2.0",
                 generator: "vln-r1 habitat_assets",
+                extras: self.lighting.map(|lighting| AssetExtras {
+                    vln_r1: AssetMark { lighting },
+                }),
             },
             scene: 0,
             scenes: vec![SceneJson { nodes: roots }],
@@ -523,9 +566,20 @@ pub fn encode_png(texture: &Texture) -> Vec<u8> {
     out
 }
 
-/// Writes a flattened scene as GLB: one node per mesh, all at the identity transform.
+/// Writes a flattened scene as GLB in habitat's convention, unmarked (rendered unlit, as a scan): one node
+/// per mesh, all at the identity transform.
 pub fn write_scene_glb(scene: &Scene) -> Vec<u8> {
-    let mut w = GltfWriter::new();
+    write_scene_glb_with(scene, SceneFrame::HABITAT, None)
+}
+
+/// [`write_scene_glb`] in `frame`, with an optional lighting mark.
+pub fn write_scene_glb_with(
+    scene: &Scene,
+    frame: SceneFrame,
+    lighting: Option<SceneLighting>,
+) -> Vec<u8> {
+    let mut w = GltfWriter::new().with_frame(frame);
+    w.lighting = lighting;
     let textures: Vec<usize> = scene
         .textures
         .iter()

@@ -4,8 +4,21 @@
 use std::path::{Path, PathBuf};
 
 use habitat_assets::{
-    load_scene, load_scene_from_bytes, load_scene_with_report, AssetError, Scene,
+    load_scene_from_bytes, load_scene_with, AssetError, LoadOptions, LoadReport, Scene, SceneFrame,
 };
+
+/// The fixtures are authored Y-up, as glTF tools write them: read as authored (`--scene-up y`).
+const AS_AUTHORED: LoadOptions = LoadOptions {
+    frame: SceneFrame::Y_UP,
+};
+
+fn load_scene(path: PathBuf) -> Result<Scene, AssetError> {
+    load_scene_with(path, &AS_AUTHORED).map(|(scene, _)| scene)
+}
+
+fn load_scene_with_report(path: PathBuf) -> Result<(Scene, LoadReport), AssetError> {
+    load_scene_with(path, &AS_AUTHORED)
+}
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

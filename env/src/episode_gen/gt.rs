@@ -1,12 +1,16 @@
 //! gt files for any VLN-CE dataset (ours or the real R2R-CE / RxR-CE): the expert follower walks each
 //! episode's `reference_path` from its start pose, and its actions and positions become the gt entry.
+//! An episode the expert cannot finish (no path joins its start and goal, or the walk ends outside the goal
+//! radius) gets no entry: a gt that does not reach the goal would teach stopping short and make nDTW
+//! reward it. The report says which and why.
 
 use episodes::{Episode, GroundTruth, GtEntry};
 use rayon::prelude::*;
 
+use crate::error::EnvError;
 use crate::error::Result;
 use crate::nav::{ExpertPath, FollowerConfig, ShortestPathFollower};
-use crate::task::{start_state, SceneLibrary};
+use crate::task::{episode_scene, start_state, SceneLibrary};
 
 /// How gt making went.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -14,10 +18,11 @@ pub struct GtReport {
     pub episodes: usize,
     /// Entries written.
     pub written: usize,
-    /// Entries whose expert ended farther than the follower's goal radius from the goal (written anyway: it
-    /// is the best the expert does there).
-    pub not_reached: Vec<String>,
-    /// Episodes without an entry, with the reason (unloadable scene, goal off the navigable surface).
+    /// Episodes without an entry because their expert ended farther than the follower's goal radius from
+    /// the goal, with that distance (metres).
+    pub not_reached: Vec<(String, f32)>,
+    /// Episodes without an entry, with the reason (unloadable scene, goal off the navigable surface, no
+    /// path between start and goal: the reasons eval gives for `not_run`).
     pub failed: Vec<(String, String)>,
 }
 
@@ -38,7 +43,9 @@ pub fn make_gt(
     follower: FollowerConfig,
 ) -> (GroundTruth, GtReport) {
     let expert = |e: &Episode| -> Result<ExpertPath> {
-        let scene = library.get(&e.scene_id)?;
+        // The same check eval makes before running an episode, so both say the same about it.
+        let (scene, _) = episode_scene(library, e)
+            .map_err(|err| EnvError::Invalid(format!("{err} (scene {})", e.scene_id)))?;
         let mut f = ShortestPathFollower::new(
             scene.pathfinder.clone(),
             scene.collider.clone(),
@@ -68,10 +75,8 @@ pub fn make_gt(
     for (e, r) in episodes.iter().zip(results) {
         let id = e.episode_id.key();
         match r {
+            Ok(path) if !path.reached => report.not_reached.push((id, path.final_distance)),
             Ok(path) => {
-                if !path.reached {
-                    report.not_reached.push(id.clone());
-                }
                 gt.entries.insert(id, gt_entry(&path));
                 report.written += 1;
             }

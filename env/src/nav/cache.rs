@@ -57,6 +57,15 @@ pub fn scene_key(scene_bytes: &[u8]) -> String {
     hex8(&Sha256::digest(scene_bytes))
 }
 
+/// Hex key of the scene file's bytes and how they were read (the axis frame): the same file read in
+/// another frame is another scene.
+pub fn scene_key_read_as(scene_bytes: &[u8], reading: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(scene_bytes);
+    h.update(reading.as_bytes());
+    hex8(&h.finalize())
+}
+
 fn hex8(digest: &[u8]) -> String {
     digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
@@ -76,6 +85,18 @@ pub fn load_or_build(
     agent: &AgentConfig,
     params: &NavParams,
 ) -> Result<(NavSurface, CacheOutcome)> {
+    load_or_build_read_as(scene_path, None, scene, agent, params)
+}
+
+/// [`load_or_build`] for a scene read in a stated way (`reading`, e.g. the axis frame), which joins the
+/// scene key.
+pub fn load_or_build_read_as(
+    scene_path: &Path,
+    reading: Option<&str>,
+    scene: &Scene,
+    agent: &AgentConfig,
+    params: &NavParams,
+) -> Result<(NavSurface, CacheOutcome)> {
     agent.validate()?;
     params.validate()?;
     let bytes = std::fs::read(scene_path).map_err(|source| EnvError::Io {
@@ -83,7 +104,11 @@ pub fn load_or_build(
         source,
     })?;
     let config = config_key(agent, params);
-    let path = cache_path(scene_path, &config, &scene_key(&bytes));
+    let key = match reading {
+        Some(r) => scene_key_read_as(&bytes, r),
+        None => scene_key(&bytes),
+    };
+    let path = cache_path(scene_path, &config, &key);
     let mut unreadable = None;
     match std::fs::read(&path) {
         Ok(data) => match decode(&data, agent, params) {

@@ -115,6 +115,20 @@ impl PathFinder {
         Ok((PathFinder::new(surface), outcome))
     }
 
+    /// [`load_or_build`](Self::load_or_build) for a scene read in `frame`: the cache is keyed by the frame
+    /// too, so a file read Z-up and Y-up never shares a surface (nor reuses one built before frames).
+    pub fn load_or_build_in_frame(
+        scene_path: &Path,
+        frame: &habitat_assets::SceneFrame,
+        scene: &Scene,
+        agent: &AgentConfig,
+        params: &NavParams,
+    ) -> Result<(Self, CacheOutcome)> {
+        let (surface, outcome) =
+            cache::load_or_build_read_as(scene_path, Some(&frame.key()), scene, agent, params)?;
+        Ok((PathFinder::new(surface), outcome))
+    }
+
     /// Sets the largest distance a query point may be snapped by.
     pub fn with_max_snap(mut self, max_snap: f32) -> Self {
         self.max_snap = max_snap;

@@ -18,7 +18,7 @@ pub use dataset::TaskDataset;
 pub use gym::{Env, Step};
 pub use observation::{DepthImage, Observation, Sensors};
 pub use reward::{RewardConfig, RewardParts};
-pub use scenes::{resolve_scene_path, LoadedScene, SceneLibrary};
+pub use scenes::{render_lighting, resolve_scene_path, LoadedScene, SceneLibrary};
 pub use vln_env::{
     episode_scene, start_state, ResetInfo, ResetOptions, StepInfo, StepResult, VlnEnv,
     VlnEnvConfig, DEFAULT_MAX_STEPS, DEFAULT_SUCCESS_DISTANCE,

@@ -1,16 +1,22 @@
 //! Scenes loaded once and shared: every environment (and thread) that runs an episode in a scene gets the
 //! same [`LoadedScene`] (collision mesh, path finder, render data, metadata) through an `Arc`.
+//!
+//! Scene files are read in habitat's axis convention (a bare `.glb` is up +Z, front +Y) unless a
+//! `*.scene_dataset_config.json` at the root of the scenes directory or [`SceneLibrary::with_scene_up`]
+//! says otherwise (see [`FrameRule`]); scans are rendered unlit, as habitat renders them.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use habitat_assets::{Scene, SceneMeta};
+use habitat_assets::{
+    load_scene_with, FrameRule, LoadOptions, Scene, SceneFrame, SceneLighting, SceneMeta, SceneUp,
+};
 
 use crate::body::{AgentConfig, SceneCollider};
 use crate::error::{EnvError, Result};
 use crate::nav::{NavParams, PathFinder};
-use crate::render::SceneRenderData;
+use crate::render::{Lighting, SceneRenderData};
 
 /// One scene ready for episodes: everything built from its mesh for one agent size.
 pub struct LoadedScene {
@@ -22,6 +28,10 @@ pub struct LoadedScene {
     pub pathfinder: Arc<PathFinder>,
     /// `<name>.meta.json` next to the scene, when there is one (procedural houses; not Matterport3D).
     pub meta: Option<SceneMeta>,
+    /// The frame the file was read in.
+    pub frame: SceneFrame,
+    /// Lit (our houses, marked as such) or baked into the textures (scans: rendered unlit).
+    pub lighting: SceneLighting,
     scene: Scene,
     render: OnceLock<Arc<SceneRenderData>>,
 }
@@ -36,16 +46,31 @@ impl std::fmt::Debug for LoadedScene {
 }
 
 impl LoadedScene {
-    /// Render data, built on first use (policies that do not look at frames never pay for it).
+    /// Render data, built on first use (policies that do not look at frames never pay for it), shaded as
+    /// the scene's [`SceneLighting`] says: every command that renders through the library (eval, rollout,
+    /// datagen, rft) shows a scan unlit.
     pub fn render_data(&self) -> Arc<SceneRenderData> {
         self.render
-            .get_or_init(|| Arc::new(SceneRenderData::new(&self.scene)))
+            .get_or_init(|| {
+                Arc::new(SceneRenderData::with_lighting(
+                    &self.scene,
+                    render_lighting(self.lighting),
+                ))
+            })
             .clone()
     }
 
     /// The scene mesh.
     pub fn scene(&self) -> &Scene {
         &self.scene
+    }
+}
+
+/// The renderer's lighting for a scene's [`SceneLighting`].
+pub fn render_lighting(lighting: SceneLighting) -> Lighting {
+    match lighting {
+        SceneLighting::Baked => Lighting::UNLIT,
+        SceneLighting::Lit => Lighting::default(),
     }
 }
 
@@ -84,6 +109,7 @@ pub struct SceneLibrary {
     scenes_dir: PathBuf,
     agent: AgentConfig,
     nav: NavParams,
+    frames: FrameRule,
     slots: Mutex<HashMap<String, SceneSlot>>,
 }
 
@@ -92,11 +118,14 @@ impl std::fmt::Debug for SceneLibrary {
         f.debug_struct("SceneLibrary")
             .field("scenes_dir", &self.scenes_dir)
             .field("agent", &self.agent)
+            .field("frames", &self.frames)
             .finish()
     }
 }
 
 impl SceneLibrary {
+    /// A library over `scenes_dir`, reading files as its scene dataset config says (habitat's convention
+    /// without one).
     pub fn new(scenes_dir: impl Into<PathBuf>, agent: AgentConfig, nav: NavParams) -> Result<Self> {
         agent.validate()?;
         nav.validate()?;
@@ -107,12 +136,26 @@ impl SceneLibrary {
                 scenes_dir.display()
             )));
         }
+        let frames = FrameRule::for_scenes_dir(&scenes_dir, None)?;
         Ok(SceneLibrary {
             scenes_dir,
             agent,
             nav,
+            frames,
             slots: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// Reads every scene in the given convention (`--scene-up`), whatever a dataset config says; `None`
+    /// keeps the config's (or habitat's). Call before the first [`get`](Self::get).
+    pub fn with_scene_up(mut self, up: Option<SceneUp>) -> Self {
+        self.frames.forced = up;
+        self
+    }
+
+    /// How this library reads scene files.
+    pub fn frames(&self) -> &FrameRule {
+        &self.frames
     }
 
     pub fn scenes_dir(&self) -> &Path {
@@ -144,7 +187,8 @@ impl SceneLibrary {
 
     fn load(&self, scene_id: &str) -> Result<LoadedScene> {
         let path = resolve_scene_path(&self.scenes_dir, scene_id)?;
-        let scene = habitat_assets::load_scene(&path)?;
+        let frame = self.frames.frame_for(&path);
+        let (scene, report) = load_scene_with(&path, &LoadOptions { frame })?;
         let meta_path = SceneMeta::path_for(&path);
         let meta = if meta_path.is_file() {
             Some(SceneMeta::load(&meta_path)?)
@@ -152,13 +196,16 @@ impl SceneLibrary {
             None
         };
         let collider = Arc::new(SceneCollider::new(&scene)?);
-        let (pathfinder, _) = PathFinder::load_or_build(&path, &scene, &self.agent, &self.nav)?;
+        let (pathfinder, _) =
+            PathFinder::load_or_build_in_frame(&path, &frame, &scene, &self.agent, &self.nav)?;
         Ok(LoadedScene {
             scene_id: scene_id.to_owned(),
             path,
             collider,
             pathfinder: Arc::new(pathfinder),
             meta,
+            frame,
+            lighting: report.lighting,
             scene,
             render: OnceLock::new(),
         })

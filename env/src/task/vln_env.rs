@@ -311,11 +311,15 @@ pub fn episode_scene(
         .pathfinder
         .distance_field(goal.position.map(|v| v as f32))
         .map_err(|e| EnvError::Invalid(format!("goal: {e}")))?;
-    // Geodesic measures (NE, SPL, success) are undefined from a start that no path joins to the goal.
+    // Geodesic measures (NE, SPL, success) are undefined from a start that no path joins to the goal. The
+    // start is held to what the goal is: snapped to the nearest navigable point, which must be joined to
+    // the goal. (The lenient `distance_from_nearest`, for a body pressed off the surface mid-episode, would
+    // let a start in a small closed room through the wall: it would run, stop at once and score nDTW 1.)
     let start = start_state(episode).position;
-    if !field.distance_from_nearest(start).is_finite() {
+    if !field.distance(start).is_finite() {
         return Err(EnvError::Invalid(format!(
-            "start {start:?}: no navigable path to the goal"
+            "start {start:?}: no navigable path to the goal {:?}",
+            goal.position
         )));
     }
     Ok((scene, field))

@@ -5,6 +5,7 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use super::textures::Pattern;
+use crate::lighting::SceneLighting;
 use crate::write::GltfWriter;
 
 /// Kinds of surface a model asks for.
@@ -140,7 +141,9 @@ impl Materials {
             rng,
             textures: Vec::new(),
             surfaces: Vec::new(),
-            writer: GltfWriter::new().drop_untextured_uvs(),
+            writer: GltfWriter::new()
+                .drop_untextured_uvs()
+                .with_lighting(SceneLighting::Lit),
         }
     }
 
