@@ -10,6 +10,7 @@ use crate::constrain::{AnswerConstraint, AnswerState};
 use crate::error::{AgentError, Result};
 use crate::model::Qwen2VL;
 use crate::processor::Batch;
+use crate::text::KvCache;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct GenerationConfig {
@@ -116,6 +117,9 @@ impl GenerationConfig {
     }
 
     fn sample(&self, scaled: &[f64], max: f64, rng: &mut ChaCha8Rng) -> usize {
+        if self.top_k == 0 && self.top_p >= 1.0 {
+            return sample_in_rank_order(scaled, max, rng);
+        }
         let mut order: Vec<usize> = (0..scaled.len()).collect();
         // Descending by logit; ties by index so the order never depends on the sort's stability.
         order.sort_by(|&a, &b| scaled[b].total_cmp(&scaled[a]).then(a.cmp(&b)));
@@ -149,6 +153,50 @@ impl GenerationConfig {
     }
 }
 
+/// Descending by value, ties by index: the order [`GenerationConfig::sample`]'s walk follows.
+fn rank_before(scaled: &[f64], a: usize, b: usize) -> bool {
+    scaled[b].total_cmp(&scaled[a]).then(a.cmp(&b)) == std::cmp::Ordering::Less
+}
+
+/// The token the sorted walk of [`GenerationConfig::sample`] picks when nothing is truncated, found by
+/// quickselect-style partitioning instead of sorting the vocabulary: keep the part of the candidates (those
+/// ranked before a pivot, or the rest) in which the draw `u` lands, until few are left, then walk them in
+/// order. Same token as the sort for the same draw (up to the rounding of the running sums).
+fn sample_in_rank_order(scaled: &[f64], max: f64, rng: &mut ChaCha8Rng) -> usize {
+    let weights: Vec<f64> = scaled.iter().map(|&x| (x - max).exp()).collect();
+    let total: f64 = weights.iter().sum();
+    let mut u = rng.random::<f64>() * total;
+    let mut cand: Vec<usize> = (0..scaled.len()).collect();
+    while cand.len() > 64 {
+        // Median of three (by rank) as the pivot keeps the split balanced on any logits.
+        let (a, b, c) = (cand[0], cand[cand.len() / 2], cand[cand.len() - 1]);
+        let pivot = if rank_before(scaled, a, b) == rank_before(scaled, b, c) {
+            b
+        } else if rank_before(scaled, b, a) == rank_before(scaled, a, c) {
+            a
+        } else {
+            c
+        };
+        let (before, rest): (Vec<usize>, Vec<usize>) =
+            cand.iter().partition(|&&i| rank_before(scaled, i, pivot));
+        let mass: f64 = before.iter().map(|&i| weights[i]).sum();
+        if u < mass {
+            cand = before;
+        } else {
+            u -= mass;
+            cand = rest;
+        }
+    }
+    cand.sort_by(|&a, &b| scaled[b].total_cmp(&scaled[a]).then(a.cmp(&b)));
+    for &i in &cand {
+        if u < weights[i] {
+            return i;
+        }
+        u -= weights[i];
+    }
+    *cand.last().expect("at least one candidate")
+}
+
 /// First index of the largest value (torch.argmax's tie rule).
 fn argmax<T: PartialOrd + Copy>(v: &[T]) -> usize {
     let mut best = 0;
@@ -170,6 +218,41 @@ fn rows_to_host(logits: &Tensor) -> Vec<Vec<f32>> {
     (0..b).map(|r| flat[r * v..(r + 1) * v].to_vec()).collect()
 }
 
+/// What [`generate_with`] shares or skips besides the batch and the sampling settings.
+#[derive(Debug, Clone, Copy)]
+pub struct GenerateOptions<'a> {
+    /// One answer constraint per prompt row (its completions share it); empty: free decoding.
+    pub constraints: &'a [&'a AnswerConstraint],
+    /// The vision tower's output for the batch's images, in batch order (see [`Qwen2VL::image_features`]);
+    /// used instead of encoding `batch.pixel_values` again.
+    pub image_features: Option<&'a Tensor>,
+    /// Completions per prompt row, all continued from one prefill of the prompt (its KV cache rows are
+    /// repeated). Output row `p · n + j` is completion j of prompt p.
+    pub completions_per_prompt: usize,
+    /// One sampling seed per prompt row: its completions draw from their own stream, so a prompt's
+    /// completions do not depend on which other prompts share the batch. None: one stream seeded by
+    /// `cfg.seed` for all rows, in row order.
+    pub prompt_seeds: Option<&'a [u64]>,
+    /// Constrained rows: feed each run of forced tokens (where the constraint allows one token only) in one
+    /// forward pass instead of one decode step per token (jump-forward decoding). Same tokens and
+    /// log-probabilities, fewer passes. Applies when greedy, or when sampling with one stream per row
+    /// (`prompt_seeds` and one completion per prompt): rows sharing a stream draw in step order, which
+    /// rows that run ahead would change.
+    pub jump_forward: bool,
+}
+
+impl Default for GenerateOptions<'_> {
+    fn default() -> Self {
+        GenerateOptions {
+            constraints: &[],
+            image_features: None,
+            completions_per_prompt: 1,
+            prompt_seeds: None,
+            jump_forward: true,
+        }
+    }
+}
+
 /// Generates continuations for every row of `batch`. Rows that stop are dropped from the cache so the rest
 /// decode faster; the result does not depend on the batch composition except through padding.
 pub fn generate(model: &Qwen2VL, batch: &Batch, cfg: &GenerationConfig) -> Result<Vec<Generation>> {
@@ -184,16 +267,62 @@ pub fn generate_constrained(
     cfg: &GenerationConfig,
     constraints: &[&AnswerConstraint],
 ) -> Result<Vec<Generation>> {
+    generate_with(
+        model,
+        batch,
+        cfg,
+        &GenerateOptions {
+            constraints,
+            ..GenerateOptions::default()
+        },
+    )
+}
+
+/// One row being decoded.
+struct Row {
+    /// Index into the output (prompt · completions_per_prompt + j).
+    out: usize,
+    /// M-RoPE position of the next token fed (the same on the three rows, as text after the prompt).
+    next_pos: i64,
+    /// Tokens to feed in the next pass: the chosen one and the forced run after it.
+    feed: Vec<i64>,
+    finished: bool,
+}
+
+/// [`generate`] with the options of [`GenerateOptions`]: G completions from one prefill per prompt,
+/// per-prompt seeds, precomputed image features and jump-forward through forced tokens.
+pub fn generate_with(
+    model: &Qwen2VL,
+    batch: &Batch,
+    cfg: &GenerationConfig,
+    opts: &GenerateOptions<'_>,
+) -> Result<Vec<Generation>> {
     cfg.validate()?;
     let n = batch.batch_size();
-    if !constraints.is_empty() && constraints.len() != n {
+    let g = opts.completions_per_prompt;
+    if g == 0 {
+        return Err(AgentError::Input(
+            "completions_per_prompt must be at least 1".into(),
+        ));
+    }
+    if !opts.constraints.is_empty() && opts.constraints.len() != n {
         return Err(AgentError::Input(format!(
             "{} answer constraints for a batch of {n}",
-            constraints.len()
+            opts.constraints.len()
         )));
     }
-    let mut states = vec![AnswerState::default(); constraints.len()];
-    let mut out: Vec<Generation> = (0..n)
+    if let Some(seeds) = opts.prompt_seeds {
+        if seeds.len() != n {
+            return Err(AgentError::Input(format!(
+                "{} prompt seeds for a batch of {n}",
+                seeds.len()
+            )));
+        }
+    }
+    let total = n * g;
+    let constraint = |out: usize| opts.constraints.get(out / g).copied();
+    let mut states = vec![AnswerState::default(); total];
+    let mut out: Vec<Generation> = (0..total)
         .map(|_| Generation {
             token_ids: Vec::new(),
             logprobs: Vec::new(),
@@ -203,49 +332,209 @@ pub fn generate_constrained(
     if cfg.max_new_tokens == 0 {
         return Ok(out);
     }
-    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+    let mut rngs: Vec<ChaCha8Rng> = match opts.prompt_seeds {
+        Some(seeds) => seeds
+            .iter()
+            .map(|&s| ChaCha8Rng::seed_from_u64(s))
+            .collect(),
+        None => vec![ChaCha8Rng::seed_from_u64(cfg.seed)],
+    };
+    let rng_of = |out: usize| {
+        if opts.prompt_seeds.is_some() {
+            out / g
+        } else {
+            0
+        }
+    };
     let device = model.device();
     let mut cache = model.new_cache();
     let _guard = tch::no_grad_guard();
-    let mut logits = rows_to_host(&model.prefill(batch, &mut cache)?);
-    // Cache row i holds original row active[i].
-    let mut active: Vec<usize> = (0..n).collect();
-    for step in 0..cfg.max_new_tokens {
-        let mut next = Vec::with_capacity(active.len());
-        let mut still = Vec::with_capacity(active.len());
-        for (i, &row) in active.iter().enumerate() {
-            let allowed = constraints.get(row).map(|c| c.allowed(states[row]));
-            let bias = constraints.get(row).and_then(|c| c.bias(states[row]));
-            let (tok, lp) = cfg.choose(&logits[i], allowed.as_deref(), bias.as_deref(), &mut rng);
-            if let Some(c) = constraints.get(row) {
-                states[row] = c.advance(states[row], tok).expect("chosen among allowed");
+    let prompt_logits =
+        rows_to_host(&model.prefill_with(batch, &mut cache, opts.image_features)?);
+    if g > 1 {
+        let repeat: Vec<i64> = (0..total as i64).map(|r| r / g as i64).collect();
+        cache.select_rows(&Tensor::from_slice(&repeat).to_device(device));
+    }
+    let mut logits: Vec<Vec<f32>> = (0..total).map(|r| prompt_logits[r / g].clone()).collect();
+    let s = batch.seq_len();
+    // Cache row i holds rows[i].
+    let mut rows: Vec<Row> = (0..total)
+        .map(|r| Row {
+            out: r,
+            next_pos: s + batch.rope_deltas[r / g],
+            feed: Vec::new(),
+            finished: false,
+        })
+        .collect();
+    let t = if cfg.do_sample { cfg.temperature } else { 1.0 };
+    let jump = opts.jump_forward && (!cfg.do_sample || (opts.prompt_seeds.is_some() && g == 1));
+    loop {
+        for (i, row) in rows.iter_mut().enumerate() {
+            let r = row.out;
+            let c = constraint(r);
+            let allowed = c.map(|c| c.allowed(states[r]));
+            let bias = c.and_then(|c| c.bias(states[r]));
+            let rng = &mut rngs[rng_of(r)];
+            let (tok, lp) = cfg.choose(&logits[i], allowed.as_deref(), bias.as_deref(), rng);
+            row.feed = vec![tok];
+            row.finished = push_token(&mut out[r], &mut states[r], c, cfg, tok, lp);
+            if !jump {
+                continue;
             }
-            out[row].token_ids.push(tok);
-            out[row].logprobs.push(lp);
-            if cfg.stop_token_ids.contains(&tok) {
-                out[row].finish_reason = FinishReason::Stop;
-            } else {
-                still.push(i as i64);
-                next.push(tok);
+            // The forced run: its log-probs come from the pass that feeds it (NaN until then).
+            while let Some(c) = c.filter(|_| !row.finished) {
+                let only = c.allowed(states[r]);
+                if only.len() != 1 {
+                    break;
+                }
+                // Step-by-step sampling draws once even for a single allowed token; so does this, which
+                // keeps later choices (and so sampled answers) independent of jump-forward.
+                if cfg.do_sample {
+                    let _: f64 = rng.random();
+                }
+                row.feed.push(only[0]);
+                row.finished =
+                    push_token(&mut out[r], &mut states[r], Some(c), cfg, only[0], f32::NAN);
             }
         }
-        if still.is_empty() || step + 1 == cfg.max_new_tokens {
+        // A pass is needed for rows that go on, and for finished rows whose forced tokens lack log-probs.
+        let keep: Vec<i64> = (0..rows.len() as i64)
+            .filter(|&i| !rows[i as usize].finished || rows[i as usize].feed.len() > 1)
+            .collect();
+        if keep.is_empty() {
             break;
         }
-        if still.len() < active.len() {
-            cache.select_rows(&Tensor::from_slice(&still).to_device(device));
-            active = still.iter().map(|&i| active[i as usize]).collect();
+        if keep.len() < rows.len() {
+            cache.select_rows(&Tensor::from_slice(&keep).to_device(device));
+            let mut old: Vec<Option<Row>> = rows.into_iter().map(Some).collect();
+            rows = keep
+                .iter()
+                .map(|&i| old[i as usize].take().expect("kept once"))
+                .collect();
         }
-        let past = cache.len();
-        let positions: Vec<i64> = active
-            .iter()
-            .map(|&row| past + batch.rope_deltas[row])
-            .collect();
-        let tokens = Tensor::from_slice(&next).to_device(device);
-        let positions = Tensor::from_slice(&positions).to_device(device);
-        logits = rows_to_host(&model.decode_step(&tokens, &positions, &mut cache));
+        let width = rows.iter().map(|r| r.feed.len()).max().unwrap_or(1);
+        let next = if width == 1 {
+            let tokens: Vec<i64> = rows.iter().map(|r| r.feed[0]).collect();
+            let positions: Vec<i64> = rows.iter().map(|r| r.next_pos).collect();
+            let l = model.decode_step(
+                &Tensor::from_slice(&tokens).to_device(device),
+                &Tensor::from_slice(&positions).to_device(device),
+                &mut cache,
+            );
+            rows_to_host(&l)
+        } else {
+            feed_runs(model, &mut cache, &rows, width, t, &mut out)
+        };
+        for row in rows.iter_mut() {
+            row.next_pos += row.feed.len() as i64;
+        }
+        let mut old: Vec<Option<Row>> = rows.into_iter().map(Some).collect();
+        let mut kept_logits = Vec::with_capacity(old.len());
+        let mut kept_rows = Vec::with_capacity(old.len());
+        let mut sel = Vec::with_capacity(old.len());
+        for (i, l) in next.into_iter().enumerate() {
+            let row = old[i].take().expect("each row once");
+            if !row.finished {
+                sel.push(i as i64);
+                kept_rows.push(row);
+                kept_logits.push(l);
+            }
+        }
+        if kept_rows.is_empty() {
+            break;
+        }
+        if sel.len() < old.len() {
+            cache.select_rows(&Tensor::from_slice(&sel).to_device(device));
+        }
+        rows = kept_rows;
+        logits = kept_logits;
     }
     Ok(out)
+}
+
+/// Appends a token to a row's output and constraint state; true when the row ends with it (a stop token or
+/// `max_new_tokens`).
+fn push_token(
+    out: &mut Generation,
+    state: &mut AnswerState,
+    constraint: Option<&AnswerConstraint>,
+    cfg: &GenerationConfig,
+    tok: i64,
+    lp: f32,
+) -> bool {
+    if let Some(c) = constraint {
+        *state = c.advance(*state, tok).expect("chosen among allowed");
+    }
+    out.token_ids.push(tok);
+    out.logprobs.push(lp);
+    if cfg.stop_token_ids.contains(&tok) {
+        out.finish_reason = FinishReason::Stop;
+        return true;
+    }
+    out.token_ids.len() >= cfg.max_new_tokens
+}
+
+/// Feeds every row's tokens (right-padded to `width`) in one pass, fills in the log-probs of the forced
+/// tokens (each scored by the logits of the position before it, under `softmax(logits / t)`) and returns
+/// each row's logits after its last token.
+fn feed_runs(
+    model: &Qwen2VL,
+    cache: &mut KvCache,
+    rows: &[Row],
+    width: usize,
+    t: f64,
+    out: &mut [Generation],
+) -> Vec<Vec<f32>> {
+    let device = model.device();
+    let b = rows.len();
+    let mut tokens = vec![0i64; b * width];
+    let mut positions = vec![0i64; b * width];
+    let mut mask = vec![0i64; b * width];
+    for (i, row) in rows.iter().enumerate() {
+        for k in 0..width {
+            let j = i * width + k;
+            if k < row.feed.len() {
+                tokens[j] = row.feed[k];
+                mask[j] = 1;
+            }
+            positions[j] = row.next_pos + k.min(row.feed.len() - 1) as i64;
+        }
+    }
+    let shape = [b as i64, width as i64];
+    let logits = model.extend(
+        &Tensor::from_slice(&tokens).view(shape).to_device(device),
+        &Tensor::from_slice(&positions).view(shape).to_device(device),
+        &Tensor::from_slice(&mask).view(shape).to_device(device),
+        cache,
+    );
+    let host = rows_to_host(&logits.reshape([(b * width) as i64, -1]));
+    let mut next = Vec::with_capacity(b);
+    for (i, row) in rows.iter().enumerate() {
+        let len = row.feed.len();
+        let gen = &mut out[row.out];
+        let first = gen.token_ids.len() - len;
+        for k in 1..len {
+            gen.logprobs[first + k] = logprob(&host[i * width + k - 1], row.feed[k], t);
+        }
+        next.push(host[i * width + len - 1].clone());
+    }
+    next
+}
+
+/// log p(token) under softmax(logits / t), computed as [`GenerationConfig::choose`] reports it.
+fn logprob(logits: &[f32], token: i64, t: f64) -> f32 {
+    let scaled = |x: f32| x as f64 / t;
+    let max = logits
+        .iter()
+        .map(|&x| scaled(x))
+        .fold(f64::NEG_INFINITY, f64::max);
+    let log_z = max
+        + logits
+            .iter()
+            .map(|&x| (scaled(x) - max).exp())
+            .sum::<f64>()
+            .ln();
+    (scaled(logits[token as usize]) - log_z) as f32
 }
 
 #[cfg(test)]
@@ -312,6 +601,34 @@ mod tests {
         };
         assert_eq!(draw(5), draw(5));
         assert_ne!(draw(5), draw(6));
+    }
+
+    /// Without top-k / top-p the vocabulary is not sorted, yet the same draw picks the same token as the
+    /// sorted walk (which top_p < 1 still takes: a nucleus of 1.0 - 1e-12 keeps every token here).
+    #[test]
+    fn sampling_without_the_sort_picks_the_sorted_walks_token() {
+        let logits: Vec<f32> = (0..5000u32)
+            .map(|i| ((i.wrapping_mul(2_654_435_761) >> 7) % 1000) as f32 * 0.01 - 5.0)
+            .collect();
+        let unsorted = GenerationConfig {
+            do_sample: true,
+            temperature: 0.8,
+            ..Default::default()
+        };
+        let sorted = GenerationConfig {
+            top_p: 1.0 - 1e-12,
+            ..unsorted.clone()
+        };
+        let draw = |cfg: &GenerationConfig| {
+            let mut rng = ChaCha8Rng::seed_from_u64(21);
+            (0..300)
+                .map(|_| cfg.choose(&logits, None, None, &mut rng).0)
+                .collect::<Vec<_>>()
+        };
+        let picks = draw(&unsorted);
+        assert_eq!(picks, draw(&sorted));
+        // Ties (many equal logits here) and the tail are both reached.
+        assert!(picks.iter().collect::<std::collections::HashSet<_>>().len() > 100);
     }
 
     /// Sampled frequencies follow softmax(logits / T) restricted to the nucleus.

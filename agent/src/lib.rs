@@ -26,12 +26,15 @@ pub use chat::{load_messages, navigation_chat, render_chat, Message, Part};
 pub use config::{Preset, Qwen2VLConfig, TextConfig, VisionConfig};
 pub use constrain::{AnswerConstraint, AnswerState};
 pub use error::{AgentError, Result};
-pub use generate::{generate, generate_constrained, FinishReason, Generation, GenerationConfig};
+pub use generate::{
+    generate, generate_constrained, generate_with, FinishReason, GenerateOptions, Generation,
+    GenerationConfig,
+};
 pub use image_processor::{smart_resize, ImageProcessorConfig, PatchGrid};
 pub use model::{parse_kind, Qwen2VL};
 pub use pipeline::{GeneratedText, Pipeline};
 pub use policy::{Decoding, PolicyStats, VlmPolicy, VlmPolicyConfig};
-pub use processor::{Batch, Processor, Prompt};
+pub use processor::{Batch, ImageInput, Processor, Prompt};
 pub use text::KvCache;
 pub use tokenizer::{Qwen2VLTokenizer, SpecialTokens};
 

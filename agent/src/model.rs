@@ -11,6 +11,7 @@ use tch::{Device, Kind, Tensor};
 use crate::checkpoint::{load_var_store, tensor_names, write_atomic, write_safetensors};
 use crate::config::Qwen2VLConfig;
 use crate::error::{AgentError, Result};
+use crate::image_processor::PatchGrid;
 use crate::processor::Batch;
 use crate::text::{KvCache, TextModel};
 use crate::vision::VisionTower;
@@ -135,8 +136,47 @@ impl Qwen2VL {
         write_safetensors(&vars, &dir.join("model.safetensors"))
     }
 
+    /// The vision tower's merged embeddings `[tokens, hidden]` of patch rows `pixel_values` with `grids`. Items
+    /// are encoded independently (block-diagonal attention), so an item's rows are the same whichever other
+    /// items share the call: features can be cached per frame and concatenated later.
+    pub fn image_features(&self, pixel_values: &Tensor, grids: &[[i64; 3]]) -> Tensor {
+        self.vision.forward(pixel_values, grids)
+    }
+
+    /// [`Self::image_features`] of preprocessed images, in order, in one call.
+    pub fn encode_images(&self, images: &[&PatchGrid]) -> Result<Tensor> {
+        let row_len = self.config.vision.patch_row_len();
+        let mut data = Vec::with_capacity(images.iter().map(|g| g.rows.len()).sum());
+        for g in images {
+            if g.rows.len() as i64 != g.num_patches() * row_len {
+                return Err(AgentError::Input(format!(
+                    "image grid {:?} has {} values, needs {}",
+                    g.grid_thw,
+                    g.rows.len(),
+                    g.num_patches() * row_len
+                )));
+            }
+            data.extend_from_slice(&g.rows);
+        }
+        let pixels = Tensor::from_slice(&data)
+            .view([-1, row_len])
+            .to_device(self.device());
+        let grids: Vec<[i64; 3]> = images.iter().map(|g| g.grid_thw).collect();
+        Ok(self.image_features(&pixels, &grids))
+    }
+
     /// Token embeddings with each image / video pad token replaced by its vision-tower output.
     pub fn input_embeddings(&self, batch: &Batch) -> Result<Tensor> {
+        self.input_embeddings_with(batch, None)
+    }
+
+    /// [`Self::input_embeddings`] where `image_features` (the batch's images in order, as
+    /// [`Self::image_features`] returns them) stand in for encoding `batch.pixel_values`.
+    pub fn input_embeddings_with(
+        &self,
+        batch: &Batch,
+        image_features: Option<&Tensor>,
+    ) -> Result<Tensor> {
         let mut embeds = self.text.embed(&batch.input_ids);
         for (pixels, grids, token, what) in [
             (
@@ -152,8 +192,18 @@ impl Qwen2VL {
                 "video",
             ),
         ] {
-            let Some(pixels) = pixels else { continue };
-            let features = self.vision.forward(pixels, grids).to_kind(embeds.kind());
+            let given = image_features.filter(|_| what == "image");
+            let features = match (given, pixels) {
+                (Some(f), _) => f.to_kind(embeds.kind()),
+                (None, Some(pixels)) => self.vision.forward(pixels, grids).to_kind(embeds.kind()),
+                (None, None) if what == "image" && !grids.is_empty() => {
+                    return Err(AgentError::Input(format!(
+                        "the batch has {} images without pixels and no image features were given",
+                        grids.len()
+                    )))
+                }
+                (None, None) => continue,
+            };
             let mask = match &batch.vision_region {
                 Some(region) => batch.input_ids.eq(token).logical_and(region),
                 None => batch.input_ids.eq(token),
@@ -169,7 +219,11 @@ impl Qwen2VL {
 
     /// Final hidden states `[B, S, H]` of a full (uncached) pass.
     pub fn hidden_states(&self, batch: &Batch) -> Result<Tensor> {
-        let embeds = self.input_embeddings(batch)?;
+        self.hidden_states_with(batch, None)
+    }
+
+    fn hidden_states_with(&self, batch: &Batch, image_features: Option<&Tensor>) -> Result<Tensor> {
+        let embeds = self.input_embeddings_with(batch, image_features)?;
         Ok(self
             .text
             .forward(&embeds, &batch.position_ids, &batch.attention_mask, None))
@@ -191,6 +245,18 @@ impl Qwen2VL {
         completion_mask: &Tensor,
         temperature: f64,
     ) -> Result<Tensor> {
+        self.forward_logprobs_with(batch, completion_mask, temperature, None)
+    }
+
+    /// [`Self::forward_logprobs`] with precomputed image features (see [`Self::input_embeddings_with`]); they
+    /// may carry gradients, which then flow into the vision tower once however many rows share them.
+    pub fn forward_logprobs_with(
+        &self,
+        batch: &Batch,
+        completion_mask: &Tensor,
+        temperature: f64,
+        image_features: Option<&Tensor>,
+    ) -> Result<Tensor> {
         let (b, s) = (batch.batch_size() as i64, batch.seq_len());
         if completion_mask.size() != [b, s] {
             return Err(AgentError::Input(format!(
@@ -203,7 +269,7 @@ impl Qwen2VL {
                 "temperature must be positive, got {temperature}"
             )));
         }
-        let hidden = self.hidden_states(batch)?;
+        let hidden = self.hidden_states_with(batch, image_features)?;
         let h = hidden.size()[2];
         let predictors = hidden.narrow(1, 0, s - 1).reshape([-1, h]);
         let targets = batch.input_ids.narrow(1, 1, s - 1).reshape([-1]);
@@ -233,9 +299,105 @@ impl Qwen2VL {
         ))
     }
 
+    /// Per-token log-probabilities `[R, L]` (f32, with gradients) of completions that continue shared prompts:
+    /// each prompt row of `batch` runs once, its KV cache is repeated for the completions `prompt_of` assigns
+    /// to it, and completion r's tokens (`completions` `[R, L]` i64, right-padded; `mask` `[R, L]` 1 on real
+    /// tokens) are scored under `softmax(logits / temperature)`; 0 on padding. The values of
+    /// [`Self::forward_logprobs`] on the joined sequences, with each prompt computed once instead of once per
+    /// completion (gradients from all its completions add up in it).
+    pub fn completion_logprobs(
+        &self,
+        batch: &Batch,
+        image_features: Option<&Tensor>,
+        prompt_of: &[i64],
+        completions: &Tensor,
+        mask: &Tensor,
+        temperature: f64,
+    ) -> Result<Tensor> {
+        let (r, l) = (completions.size()[0], completions.size()[1]);
+        if prompt_of.len() as i64 != r || mask.size() != [r, l] || l == 0 {
+            return Err(AgentError::Input(format!(
+                "{} prompt indices, completions {:?}, mask {:?}",
+                prompt_of.len(),
+                completions.size(),
+                mask.size()
+            )));
+        }
+        if let Some(&p) = prompt_of
+            .iter()
+            .find(|&&p| p < 0 || p as usize >= batch.batch_size())
+        {
+            return Err(AgentError::Input(format!(
+                "prompt index {p} outside a batch of {}",
+                batch.batch_size()
+            )));
+        }
+        if temperature <= 0.0 {
+            return Err(AgentError::Input(format!(
+                "temperature must be positive, got {temperature}"
+            )));
+        }
+        let device = completions.device();
+        let mut cache = self.new_cache();
+        let embeds = self.input_embeddings_with(batch, image_features)?;
+        let prompt_hidden = self.text.forward(
+            &embeds,
+            &batch.position_ids,
+            &batch.attention_mask,
+            Some(&mut cache),
+        );
+        let rows = Tensor::from_slice(prompt_of).to_device(device);
+        cache.select_rows(&rows);
+        let s = batch.seq_len();
+        let start: Vec<i64> = prompt_of
+            .iter()
+            .map(|&p| s + batch.rope_deltas[p as usize])
+            .collect();
+        let positions = Tensor::from_slice(&start).to_device(device).unsqueeze(1)
+            + Tensor::arange(l, (Kind::Int64, device)).unsqueeze(0);
+        let hidden = self.text.forward(
+            &self.text.embed(completions),
+            &positions.unsqueeze(0).expand([3, r, l], false),
+            &mask.to_kind(Kind::Int64),
+            Some(&mut cache),
+        );
+        // Token k is predicted by the position before it: the prompt's last one for k = 0.
+        let last = prompt_hidden
+            .select(1, -1)
+            .index_select(0, &rows)
+            .unsqueeze(1);
+        let predictors = Tensor::cat(&[last, hidden.narrow(1, 0, l - 1)], 1);
+        let h = predictors.size()[2];
+        let selected = mask.reshape([-1]).gt(0.0).nonzero().squeeze_dim(1);
+        let logits = predictors
+            .reshape([-1, h])
+            .index_select(0, &selected)
+            .linear(self.lm_weight(), None::<Tensor>)
+            .to_kind(Kind::Float)
+            / temperature;
+        let targets = completions.reshape([-1]).index_select(0, &selected);
+        let lp = logits
+            .log_softmax(-1, Kind::Float)
+            .gather(1, &targets.unsqueeze(1), false)
+            .squeeze_dim(1);
+        Ok(Tensor::zeros([r * l], (Kind::Float, device))
+            .index_copy(0, &selected, &lp)
+            .view([r, l]))
+    }
+
     /// Runs the prompt through the model, filling `cache`; returns the logits `[B, vocab]` of the last position.
     pub fn prefill(&self, batch: &Batch, cache: &mut KvCache) -> Result<Tensor> {
-        let embeds = self.input_embeddings(batch)?;
+        self.prefill_with(batch, cache, None)
+    }
+
+    /// [`Self::prefill`] with precomputed image features (see [`Self::input_embeddings_with`]).
+    pub fn prefill_with(
+        &self,
+        batch: &Batch,
+        cache: &mut KvCache,
+        image_features: Option<&Tensor>,
+    ) -> Result<Tensor> {
+        let embeds = self.input_embeddings_with(batch, image_features)?;
         let hidden = self.text.forward(
             &embeds,
             &batch.position_ids,
@@ -256,6 +418,22 @@ impl Qwen2VL {
         let mask = Tensor::ones([b, 1], (Kind::Int64, tokens.device()));
         let hidden = self.text.forward(&embeds, &pos, &mask, Some(cache));
         hidden.select(1, 0).linear(self.lm_weight(), None::<Tensor>)
+    }
+
+    /// Several text tokens per row after the cache: `tokens`, `positions` and `mask` `[B, L]` (mask 0 marks
+    /// right padding, which later tokens never attend to). Returns logits `[B, L, vocab]`.
+    pub fn extend(
+        &self,
+        tokens: &Tensor,
+        positions: &Tensor,
+        mask: &Tensor,
+        cache: &mut KvCache,
+    ) -> Tensor {
+        let (b, l) = (tokens.size()[0], tokens.size()[1]);
+        let embeds = self.text.embed(tokens);
+        let pos = positions.unsqueeze(0).expand([3, b, l], false);
+        let hidden = self.text.forward(&embeds, &pos, mask, Some(cache));
+        hidden.linear(self.lm_weight(), None::<Tensor>)
     }
 
     pub fn new_cache(&self) -> KvCache {

@@ -11,9 +11,10 @@ use episodes::PromptConfig;
 use crate::chat::Message;
 use crate::constrain::AnswerConstraint;
 use crate::error::{AgentError, Result};
-use crate::generate::{generate_constrained, Generation, GenerationConfig};
+use crate::generate::{generate_with, GenerateOptions, Generation, GenerationConfig};
+use crate::image_processor::PatchGrid;
 use crate::model::Qwen2VL;
-use crate::processor::{Batch, Processor, Prompt};
+use crate::processor::{Batch, ImageInput, Processor, Prompt};
 
 pub struct Pipeline {
     pub model: Qwen2VL,
@@ -93,6 +94,65 @@ impl Pipeline {
         )
     }
 
+    /// [`Self::collate`] with the images' pixels included or left to precomputed features.
+    pub fn collate_for(&self, prompts: &[Prompt], images: ImageInput) -> Result<Batch> {
+        Batch::collate_for(
+            prompts,
+            &self.model.config,
+            self.pad_token_id(),
+            self.model.device(),
+            images,
+        )
+    }
+
+    /// [`Self::collate_with_completions`] with the images' pixels included or left to precomputed features.
+    pub fn collate_with_completions_for(
+        &self,
+        prompts: &[Prompt],
+        completions: &[Vec<i64>],
+        images: ImageInput,
+    ) -> Result<(Batch, Tensor)> {
+        Batch::collate_with_completions_for(
+            prompts,
+            completions,
+            &self.model.config,
+            self.pad_token_id(),
+            self.model.device(),
+            images,
+        )
+    }
+
+    /// The vision tower's features `[tokens, hidden]` of preprocessed images, in order (one call for all).
+    pub fn encode_images(&self, images: &[&PatchGrid]) -> Result<Tensor> {
+        self.model.encode_images(images)
+    }
+
+    /// G sampled completions of every prompt from one batched prefill (each prompt's KV cache is repeated G
+    /// times); prompt p's completions draw from `seeds[p]` only, so they are the ones a call with that prompt
+    /// alone would sample. The batched entry point for GRPO rounds and for closed-loop RFT deciding for all its
+    /// envs at once. Result `[p][j]`.
+    pub fn generate_groups(
+        &self,
+        prompts: &[Prompt],
+        completions_per_prompt: usize,
+        cfg: &GenerationConfig,
+        seeds: &[u64],
+    ) -> Result<Vec<Vec<GeneratedText>>> {
+        if prompts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let batch = self.collate(prompts)?;
+        let opts = GenerateOptions {
+            completions_per_prompt,
+            prompt_seeds: Some(seeds),
+            ..GenerateOptions::default()
+        };
+        let mut flat = self.generate_batch_with(&batch, cfg, &opts)?.into_iter();
+        Ok((0..prompts.len())
+            .map(|_| flat.by_ref().take(completions_per_prompt).collect())
+            .collect())
+    }
+
     /// Prompt + completion batch for training and the completion mask (see `Qwen2VL::forward_logprobs`).
     pub fn collate_with_completions(
         &self,
@@ -152,11 +212,25 @@ impl Pipeline {
         cfg: &GenerationConfig,
         constraints: &[&AnswerConstraint],
     ) -> Result<Vec<GeneratedText>> {
+        let opts = GenerateOptions {
+            constraints,
+            ..GenerateOptions::default()
+        };
+        self.generate_batch_with(batch, cfg, &opts)
+    }
+
+    /// Generation with every option of [`GenerateOptions`] (see [`generate_with`]), decoded to text.
+    pub fn generate_batch_with(
+        &self,
+        batch: &Batch,
+        cfg: &GenerationConfig,
+        opts: &GenerateOptions<'_>,
+    ) -> Result<Vec<GeneratedText>> {
         let mut cfg = cfg.clone();
         if cfg.stop_token_ids.is_empty() {
             cfg.stop_token_ids = self.stop_token_ids.clone();
         }
-        generate_constrained(&self.model, batch, &cfg, constraints)?
+        generate_with(&self.model, batch, &cfg, opts)?
             .into_iter()
             .map(|g| {
                 Ok(GeneratedText {

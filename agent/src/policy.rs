@@ -27,13 +27,15 @@ use env::EnvError;
 use episodes::answer::{parse_answer, parse_options, AnswerError};
 use episodes::{format_answer, Action, MemorySampler, PromptConfig};
 use image::RgbImage;
-use tch::{Device, Kind};
+use tch::{Device, Kind, Tensor};
 
-use crate::chat::navigation_chat;
+use crate::chat::{navigation_chat, render_chat};
 use crate::constrain::AnswerConstraint;
 use crate::error::{AgentError, Result};
-use crate::generate::GenerationConfig;
+use crate::generate::{GenerateOptions, GenerationConfig};
+use crate::image_processor::PatchGrid;
 use crate::pipeline::Pipeline;
+use crate::processor::{ImageInput, Prompt};
 
 /// How answers are decoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -82,6 +84,12 @@ pub struct VlmPolicyConfig {
     pub stop_bias: f32,
     /// The action taken when not even the first answer item parses.
     pub fallback: Action,
+    /// Each frame goes through the vision tower once per episode; its embedding is reused while it stays in
+    /// the history. false re-encodes every shown frame at every decision (the old path, same logits; kept
+    /// for `vln-r1 bench model --mode eval`).
+    pub reuse_vision: bool,
+    /// Jump-forward through the answer's forced tokens (see [`crate::GenerateOptions::jump_forward`]).
+    pub jump_forward: bool,
 }
 
 impl Default for VlmPolicyConfig {
@@ -97,6 +105,8 @@ impl Default for VlmPolicyConfig {
             fallback: Action::Stop,
             decoding: Decoding::Constrained,
             stop_bias: 0.0,
+            reuse_vision: true,
+            jump_forward: true,
         }
     }
 }
@@ -128,7 +138,15 @@ struct Slot {
     instruction: String,
     prompt: PromptConfig,
     frames: Vec<Arc<RgbImage>>,
+    /// Vision-tower output of `frames[i]` once it was first shown (with `reuse_vision`).
+    encoded: Vec<Option<EncodedFrame>>,
     queue: VecDeque<Action>,
+}
+
+/// One frame's vision tokens: its grid (no pixel rows kept) and merged embeddings `[tokens, hidden]`.
+struct EncodedFrame {
+    grid: PatchGrid,
+    features: Tensor,
 }
 
 /// The VLM navigation policy. See the module docs.
@@ -231,55 +249,152 @@ impl VlmPolicy {
             .unwrap_or_default()
     }
 
-    fn plan(&mut self, slots: &[usize]) -> Result<()> {
+    /// The frames a slot's next prompt shows: the memory sampler's history, then the current frame.
+    fn shown(&self, slot: &Slot) -> Vec<usize> {
+        let current = slot.frames.len() - 1;
+        let mut shown = self.config.memory.history(current);
+        shown.push(current);
+        shown
+    }
+
+    /// Prompts of `slots` with their pixels (every shown frame preprocessed and, in the forward, encoded).
+    fn prompts_with_pixels(&self, slots: &[usize]) -> Result<Vec<Prompt>> {
         let mut chats = Vec::with_capacity(slots.len());
         for &s in slots {
             let slot = self.slots[s].as_ref().expect("planned slots are reset");
-            let current = slot.frames.len() - 1;
-            let history: Vec<RgbImage> = self
-                .config
-                .memory
-                .history(current)
+            let mut frames: Vec<RgbImage> = self
+                .shown(slot)
                 .into_iter()
                 .map(|i| (*slot.frames[i]).clone())
                 .collect();
+            let current = frames.pop().expect("the current frame");
             chats.push(navigation_chat(
                 &slot.prompt,
                 &slot.instruction,
-                history,
-                (*slot.frames[current]).clone(),
+                frames,
+                current,
             )?);
         }
+        self.pipeline.prompts(&chats)
+    }
+
+    /// Prompts of `slots` without pixels and the image features they stand for: frames not encoded yet in
+    /// their episode go through the vision tower (all in one call), the rest are reused.
+    fn prompts_with_features(&mut self, slots: &[usize]) -> Result<(Vec<Prompt>, Tensor)> {
+        let mut missing: Vec<(usize, usize)> = Vec::new();
+        for &s in slots {
+            let slot = self.slots[s].as_ref().expect("planned slots are reset");
+            for i in self.shown(slot) {
+                if slot.encoded.get(i).is_none_or(Option::is_none) && !missing.contains(&(s, i)) {
+                    missing.push((s, i));
+                }
+            }
+        }
+        if !missing.is_empty() {
+            let grids = missing
+                .iter()
+                .map(|&(s, i)| {
+                    let frame = &self.slots[s].as_ref().expect("reset").frames[i];
+                    self.pipeline.processor.image.preprocess_image(frame)
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let features = tch::no_grad(|| {
+                self.pipeline
+                    .encode_images(&grids.iter().collect::<Vec<_>>())
+            })?;
+            let merge = self.pipeline.model.config.vision.spatial_merge_size.pow(2);
+            let mut start = 0;
+            for ((s, i), g) in missing.into_iter().zip(grids) {
+                let n = g.num_patches() / merge;
+                let slot = self.slots[s].as_mut().expect("reset");
+                if slot.encoded.len() <= i {
+                    slot.encoded.resize_with(i + 1, || None);
+                }
+                slot.encoded[i] = Some(EncodedFrame {
+                    grid: PatchGrid {
+                        rows: Vec::new(),
+                        grid_thw: g.grid_thw,
+                    },
+                    features: features.narrow(0, start, n).copy(),
+                });
+                start += n;
+            }
+        }
+        let mut prompts = Vec::with_capacity(slots.len());
+        let mut parts = Vec::new();
+        for &s in slots {
+            let slot = self.slots[s].as_ref().expect("reset");
+            let shown = self.shown(slot);
+            let encoded: Vec<&EncodedFrame> = shown
+                .iter()
+                .map(|&i| slot.encoded[i].as_ref().expect("encoded above"))
+                .collect();
+            // The chat only renders the prompt text here; the frames' pixels are not read.
+            let mut frames: Vec<RgbImage> =
+                shown.iter().map(|&i| (*slot.frames[i]).clone()).collect();
+            let current = frames.pop().expect("the current frame");
+            let chat = navigation_chat(&slot.prompt, &slot.instruction, frames, current)?;
+            let (text, _) = render_chat(&chat, true);
+            let grids = encoded.iter().map(|e| e.grid.clone()).collect();
+            prompts.push(self.pipeline.processor.process_text_with_grids(
+                &text,
+                grids,
+                Vec::new(),
+            )?);
+            parts.extend(encoded.iter().map(|e| e.features.shallow_clone()));
+        }
+        Ok((prompts, Tensor::cat(&parts, 0)))
+    }
+
+    fn constraints_for(&mut self, slots: &[usize]) -> Result<Vec<usize>> {
+        let mut which = Vec::with_capacity(slots.len());
+        for &s in slots {
+            let prompt = self.slots[s].as_ref().expect("reset").prompt;
+            let i = match self.constraints.iter().position(|(p, _)| *p == prompt) {
+                Some(i) => i,
+                None => {
+                    let c = self
+                        .pipeline
+                        .answer_constraint(&prompt)?
+                        .with_action_bias(Action::Stop, self.config.stop_bias)?;
+                    self.constraints.push((prompt, c));
+                    self.constraints.len() - 1
+                }
+            };
+            which.push(i);
+        }
+        Ok(which)
+    }
+
+    fn plan(&mut self, slots: &[usize]) -> Result<()> {
+        let (prompts, features) = if self.config.reuse_vision {
+            let (p, f) = self.prompts_with_features(slots)?;
+            (p, Some(f))
+        } else {
+            (self.prompts_with_pixels(slots)?, None)
+        };
+        let images = if features.is_some() {
+            ImageInput::Features
+        } else {
+            ImageInput::Pixels
+        };
+        let batch = self.pipeline.collate_for(&prompts, images)?;
         let mut gen = self.config.generation.clone();
         gen.seed = gen.seed.wrapping_add(self.calls);
         self.calls += 1;
-        let outputs = match self.config.decoding {
-            Decoding::Free => tch::no_grad(|| self.pipeline.generate(&chats, &gen))?,
-            Decoding::Constrained => {
-                let mut which = Vec::with_capacity(slots.len());
-                for &s in slots {
-                    let prompt = self.slots[s].as_ref().expect("reset").prompt;
-                    let i = match self.constraints.iter().position(|(p, _)| *p == prompt) {
-                        Some(i) => i,
-                        None => {
-                            let c = self
-                                .pipeline
-                                .answer_constraint(&prompt)?
-                                .with_action_bias(Action::Stop, self.config.stop_bias)?;
-                            self.constraints.push((prompt, c));
-                            self.constraints.len() - 1
-                        }
-                    };
-                    which.push(i);
-                }
-                let constraints: Vec<&AnswerConstraint> =
-                    which.iter().map(|&i| &self.constraints[i].1).collect();
-                tch::no_grad(|| {
-                    self.pipeline
-                        .generate_constrained(&chats, &gen, &constraints)
-                })?
-            }
+        let which = match self.config.decoding {
+            Decoding::Free => Vec::new(),
+            Decoding::Constrained => self.constraints_for(slots)?,
         };
+        let constraints: Vec<&AnswerConstraint> =
+            which.iter().map(|&i| &self.constraints[i].1).collect();
+        let opts = GenerateOptions {
+            constraints: &constraints,
+            image_features: features.as_ref(),
+            jump_forward: self.config.jump_forward,
+            ..GenerateOptions::default()
+        };
+        let outputs = tch::no_grad(|| self.pipeline.generate_batch_with(&batch, &gen, &opts))?;
         for (&s, out) in slots.iter().zip(outputs) {
             let prompt = self.slots[s].as_ref().expect("reset").prompt;
             let (queue, outcome) = plan_queue(
@@ -366,6 +481,7 @@ impl Policy for VlmPolicy {
             instruction: start.episode.instruction.instruction_text.clone(),
             prompt,
             frames: Vec::new(),
+            encoded: Vec::new(),
             queue: VecDeque::new(),
         });
         Ok(())

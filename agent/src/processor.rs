@@ -70,6 +70,17 @@ impl Processor {
             .iter()
             .map(|frames| self.image.preprocess_frames(frames))
             .collect::<Result<Vec<_>>>()?;
+        self.process_text_with_grids(text, images, videos)
+    }
+
+    /// [`Self::process_text`] with the vision items already preprocessed. Their `rows` may be empty when the
+    /// batch will be collated with [`ImageInput::Features`] (only `grid_thw` is read here).
+    pub fn process_text_with_grids(
+        &self,
+        text: &str,
+        images: Vec<PatchGrid>,
+        videos: Vec<PatchGrid>,
+    ) -> Result<Prompt> {
         let ids = self.tokenizer.encode(text)?;
         let input_ids = self.expand_pads(&ids, &images, &videos)?;
         Ok(Prompt {
@@ -124,6 +135,14 @@ impl Processor {
     }
 }
 
+/// Where a batch's images come from: their pixel rows (encoded by the vision tower in the forward pass), or
+/// features the caller encoded earlier and passes to the forward (the batch then holds only their grids).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImageInput {
+    Pixels,
+    Features,
+}
+
 /// A padded batch ready for the model: tensors on the model's device plus the host copies generation needs.
 #[derive(Debug)]
 pub struct Batch {
@@ -164,8 +183,19 @@ impl Batch {
         pad_id: i64,
         device: Device,
     ) -> Result<Batch> {
+        Self::collate_for(prompts, cfg, pad_id, device, ImageInput::Pixels)
+    }
+
+    /// [`Self::collate`] with the images' pixels included or left to precomputed features.
+    pub fn collate_for(
+        prompts: &[Prompt],
+        cfg: &Qwen2VLConfig,
+        pad_id: i64,
+        device: Device,
+        images: ImageInput,
+    ) -> Result<Batch> {
         let seqs: Vec<&[i64]> = prompts.iter().map(|p| p.input_ids.as_slice()).collect();
-        Self::collate_parts(&seqs, prompts, cfg, pad_id, device, false)
+        Self::collate_parts(&seqs, prompts, cfg, pad_id, device, false, images)
     }
 
     /// Batch of prompt + completion sequences for training, and the [B, S] f32 mask of completion tokens.
@@ -175,6 +205,25 @@ impl Batch {
         cfg: &Qwen2VLConfig,
         pad_id: i64,
         device: Device,
+    ) -> Result<(Batch, Tensor)> {
+        Self::collate_with_completions_for(
+            prompts,
+            completions,
+            cfg,
+            pad_id,
+            device,
+            ImageInput::Pixels,
+        )
+    }
+
+    /// [`Self::collate_with_completions`] with the images' pixels included or left to precomputed features.
+    pub fn collate_with_completions_for(
+        prompts: &[Prompt],
+        completions: &[Vec<i64>],
+        cfg: &Qwen2VLConfig,
+        pad_id: i64,
+        device: Device,
+        images: ImageInput,
     ) -> Result<(Batch, Tensor)> {
         if prompts.len() != completions.len() {
             return Err(AgentError::Input(format!(
@@ -189,7 +238,7 @@ impl Batch {
             .map(|(p, c)| [p.input_ids.as_slice(), c].concat())
             .collect();
         let seqs: Vec<&[i64]> = joined.iter().map(Vec::as_slice).collect();
-        let batch = Self::collate_parts(&seqs, prompts, cfg, pad_id, device, true)?;
+        let batch = Self::collate_parts(&seqs, prompts, cfg, pad_id, device, true, images)?;
         let s = batch.seq_len() as usize;
         let mut mask = vec![0f32; prompts.len() * s];
         for (b, c) in completions.iter().enumerate() {
@@ -211,6 +260,7 @@ impl Batch {
         pad_id: i64,
         device: Device,
         completions: bool,
+        images: ImageInput,
     ) -> Result<Batch> {
         if seqs.is_empty() {
             return Err(AgentError::Input("empty batch".into()));
@@ -293,8 +343,10 @@ impl Batch {
                     .to_device(device);
                 (Some(t), grids.iter().map(|g| g.grid_thw).collect())
             };
+        let with_pixels = images == ImageInput::Pixels;
         for p in prompts {
-            for g in p.images.iter().chain(&p.videos) {
+            let images = p.images.iter().filter(|_| with_pixels);
+            for g in images.chain(&p.videos) {
                 if g.rows.len() as i64 != g.num_patches() * cfg.vision.patch_row_len() {
                     return Err(AgentError::Input(format!(
                         "vision input has {} values, grid {:?} with rows of {} needs {}",
@@ -306,8 +358,14 @@ impl Batch {
                 }
             }
         }
-        let (pixel_values, image_grid_thw) =
-            pixels(&mut prompts.iter().flat_map(|p| p.images.iter()));
+        let (pixel_values, image_grid_thw) = if with_pixels {
+            pixels(&mut prompts.iter().flat_map(|p| p.images.iter()))
+        } else {
+            let grids = prompts
+                .iter()
+                .flat_map(|p| p.images.iter().map(|g| g.grid_thw));
+            (None, grids.collect())
+        };
         let (pixel_values_videos, video_grid_thw) =
             pixels(&mut prompts.iter().flat_map(|p| p.videos.iter()));
         let (bi, si) = (b as i64, s as i64);

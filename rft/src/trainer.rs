@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use agent::{GenerationConfig, Pipeline, Prompt, Qwen2VL};
+use agent::{Batch, GenerationConfig, ImageInput, Pipeline, Prompt, Qwen2VL};
 use episodes::store::{Completion, RlFields};
 use episodes::Sample;
 use serde::{Deserialize, Serialize};
@@ -67,6 +67,9 @@ pub struct StepLog {
     pub clip_ratio: f64,
     pub completion_length: f64,
     pub grad_norm: f64,
+    /// Mean answer-token NLL of the SFT term on the groups' expert targets (0 when `sft_coef` is 0).
+    #[serde(default)]
+    pub sft_loss: f64,
     pub generate_s: f64,
     pub optimize_s: f64,
 }
@@ -91,6 +94,12 @@ pub struct GrpoTrainer {
     pub config: RftConfig,
     pub state: TrainerState,
     checkpoints: CheckpointManager,
+    /// Share the repeated work of a round: one prefill per prompt for its G completions (all groups in one
+    /// batch), each prompt's vision tower once per micro-batch, the reference log-probs once per round, and
+    /// no forward for zero-advantage completions when β = 0 (their loss and gradient are exactly 0). false
+    /// runs the old path (a prefill per completion, everything per row and iteration), kept so
+    /// `vln-r1 bench model --mode grpo` measures both in one process.
+    pub shared_work: bool,
 }
 
 impl GrpoTrainer {
@@ -172,25 +181,47 @@ impl GrpoTrainer {
             config,
             state,
             checkpoints,
+            shared_work: true,
         })
     }
 
-    /// Samples G completions for every group (one batch of G per prompt), with seeds from (seed, round,
-    /// group). Replaces the groups' `rl` fields with unscored completions.
+    fn generation_config(&self, seed: u64) -> GenerationConfig {
+        GenerationConfig {
+            max_new_tokens: self.config.max_completion_length,
+            do_sample: true,
+            temperature: self.config.temperature,
+            top_p: self.config.top_p,
+            top_k: self.config.top_k,
+            stop_token_ids: Vec::new(),
+            seed,
+        }
+    }
+
+    /// Samples G completions for every group, with seeds from (seed, round, group). Replaces the groups'
+    /// `rl` fields with unscored completions. With `shared_work`, all prompts are prefilled once in one batch
+    /// and each prompt's cache is repeated G times (same completions as G prefills: each group keeps its
+    /// own seed stream).
     pub fn generate(&self, groups: &mut [Group]) -> Result<()> {
         let g = self.config.num_generations;
-        for (k, group) in groups.iter_mut().enumerate() {
-            let batch = self.policy.collate(&vec![group.prompt.clone(); g])?;
-            let cfg = GenerationConfig {
-                max_new_tokens: self.config.max_completion_length,
-                do_sample: true,
-                temperature: self.config.temperature,
-                top_p: self.config.top_p,
-                top_k: self.config.top_k,
-                stop_token_ids: Vec::new(),
-                seed: mix_seed(self.config.seed, self.state.step, k as u64),
-            };
-            let out = self.policy.generate_batch(&batch, &cfg)?;
+        let seeds: Vec<u64> = (0..groups.len())
+            .map(|k| mix_seed(self.config.seed, self.state.step, k as u64))
+            .collect();
+        let outputs = if self.shared_work {
+            let prompts: Vec<Prompt> = groups.iter().map(|gr| gr.prompt.clone()).collect();
+            let cfg = self.generation_config(0);
+            self.policy.generate_groups(&prompts, g, &cfg, &seeds)?
+        } else {
+            let mut all = Vec::with_capacity(groups.len());
+            for (group, &seed) in groups.iter().zip(&seeds) {
+                let batch = self.policy.collate(&vec![group.prompt.clone(); g])?;
+                all.push(
+                    self.policy
+                        .generate_batch(&batch, &self.generation_config(seed))?,
+                );
+            }
+            all
+        };
+        for (group, out) in groups.iter_mut().zip(outputs) {
             let completions = out
                 .into_iter()
                 .map(|o| Completion {
@@ -247,53 +278,53 @@ impl GrpoTrainer {
             .iter()
             .map(|&(gi, ci)| groups[gi].completions()[ci].token_ids.len())
             .sum();
+        // Without a KL term a zero-advantage completion's loss is exactly 0 (ρ·0), so is its gradient.
+        let forwarded: Vec<(usize, usize)> = if self.shared_work && self.reference.is_none() {
+            pairs
+                .iter()
+                .copied()
+                .filter(|&(gi, ci)| groups[gi].completions()[ci].advantage.unwrap_or(0.0) != 0.0)
+                .collect()
+        } else {
+            pairs.clone()
+        };
+        let chunks: Vec<&[(usize, usize)]> =
+            forwarded.chunks(self.config.micro_batch_size).collect();
+        // The reference is frozen: its log-probs are the same in every iteration.
+        let mut reference_lp: Vec<Option<Tensor>> = Vec::with_capacity(chunks.len());
+        if self.shared_work {
+            for chunk in &chunks {
+                let inputs = self.chunk_inputs(groups, chunk)?;
+                reference_lp.push(self.reference_logprobs(groups, &inputs)?);
+            }
+        }
         let (mut loss_sum, mut kl_sum, mut clip_sum) = (0.0, 0.0, 0.0);
         let mut grad_norm = 0.0;
         let clip = self.config.clip();
-        let device = self.policy.model.device();
         for _ in 0..self.config.num_iterations {
             self.optimizer.zero_grad();
             let (mut it_loss, mut it_kl, mut it_clip) = (0.0, 0.0, 0.0);
-            for chunk in pairs.chunks(self.config.micro_batch_size) {
-                let prompts: Vec<Prompt> = chunk
-                    .iter()
-                    .map(|&(gi, _)| groups[gi].prompt.clone())
-                    .collect();
-                let comps: Vec<&Completion> = chunk
-                    .iter()
-                    .map(|&(gi, ci)| &groups[gi].completions()[ci])
-                    .collect();
-                let ids: Vec<Vec<i64>> = comps
-                    .iter()
-                    .map(|c| c.token_ids.iter().map(|&t| i64::from(t)).collect())
-                    .collect();
-                let (batch, mask) = self.policy.collate_with_completions(&prompts, &ids)?;
-                let s = batch.seq_len() as usize;
-                let old = right_aligned(&comps, s, device, |c| &c.logprobs)?;
-                let adv: Vec<f32> = comps.iter().map(|c| c.advantage.unwrap_or(0.0)).collect();
-                let adv = Tensor::from_slice(&adv).to_device(device);
-                let logp =
-                    self.policy
-                        .model
-                        .forward_logprobs(&batch, &mask, self.config.temperature)?;
-                let reference = match &self.reference {
-                    Some(r) => Some(tch::no_grad(|| {
-                        r.forward_logprobs(&batch, &mask, self.config.temperature)
-                    })?),
-                    None => None,
+            for (k, chunk) in chunks.iter().enumerate() {
+                let inputs = self.chunk_inputs(groups, chunk)?;
+                let logp = logprobs(&self.policy.model, groups, &inputs, self.config.temperature)?;
+                let reference = match reference_lp.get(k) {
+                    Some(r) => r.as_ref().map(Tensor::shallow_clone),
+                    None => self.reference_logprobs(groups, &inputs)?,
                 };
-                let tl = token_loss(&logp, &old, reference.as_ref(), &adv, clip);
+                let tl = token_loss(&logp, &inputs.old, reference.as_ref(), &inputs.adv, clip);
                 let loss = aggregate(
                     &tl.loss,
-                    &mask,
+                    &inputs.mask,
                     self.config.loss_type,
                     pairs.len(),
                     total_tokens as f64,
                 );
                 loss.backward();
                 it_loss += loss.double_value(&[]);
-                it_kl += (&tl.kl * &mask).sum(Kind::Float).double_value(&[]);
-                it_clip += (&tl.clipped * &mask).sum(Kind::Float).double_value(&[]);
+                it_kl += (&tl.kl * &inputs.mask).sum(Kind::Float).double_value(&[]);
+                it_clip += (&tl.clipped * &inputs.mask)
+                    .sum(Kind::Float)
+                    .double_value(&[]);
             }
             grad_norm = self.optimizer.clip_grad_norm(self.config.max_grad_norm);
             let lr = self.schedule.lr(self.state.optimizer_steps);
@@ -313,6 +344,99 @@ impl GrpoTrainer {
         log.optimize_s = started.elapsed().as_secs_f64();
         self.state.step += 1;
         Ok(log)
+    }
+
+    /// A micro-batch's training inputs. Old path: prompt + completion rows with pixels (left-aligned values).
+    /// Shared work: the chunk's distinct prompts once (their images as features) and the completions as
+    /// right-padded rows continuing them (left-aligned values).
+    fn chunk_inputs(&self, groups: &[Group], chunk: &[(usize, usize)]) -> Result<ChunkInputs> {
+        let device = self.policy.model.device();
+        let comps: Vec<&Completion> = chunk
+            .iter()
+            .map(|&(gi, ci)| &groups[gi].completions()[ci])
+            .collect();
+        let ids: Vec<Vec<i64>> = comps
+            .iter()
+            .map(|c| c.token_ids.iter().map(|&t| i64::from(t)).collect())
+            .collect();
+        let adv: Vec<f32> = comps.iter().map(|c| c.advantage.unwrap_or(0.0)).collect();
+        let adv = Tensor::from_slice(&adv).to_device(device);
+        if !self.shared_work {
+            let prompts: Vec<Prompt> = chunk
+                .iter()
+                .map(|&(gi, _)| groups[gi].prompt.clone())
+                .collect();
+            let (batch, mask) = self.policy.collate_with_completions(&prompts, &ids)?;
+            let s = batch.seq_len() as usize;
+            let old = right_aligned(&comps, s, device, |c| &c.logprobs)?;
+            return Ok(ChunkInputs {
+                batch,
+                shared: None,
+                mask,
+                old,
+                adv,
+            });
+        }
+        let mut batch_groups: Vec<usize> = Vec::new();
+        let prompt_of: Vec<i64> = chunk
+            .iter()
+            .map(|&(gi, _)| {
+                let p = batch_groups
+                    .iter()
+                    .position(|&g| g == gi)
+                    .unwrap_or_else(|| {
+                        batch_groups.push(gi);
+                        batch_groups.len() - 1
+                    });
+                p as i64
+            })
+            .collect();
+        let prompts: Vec<Prompt> = batch_groups
+            .iter()
+            .map(|&g| groups[g].prompt.clone())
+            .collect();
+        let batch = self.policy.collate_for(&prompts, ImageInput::Features)?;
+        let (r, l) = (ids.len(), ids.iter().map(Vec::len).max().unwrap_or(0));
+        let pad = self.policy.pad_token_id();
+        let (mut tokens, mut mask, mut old) =
+            (vec![pad; r * l], vec![0f32; r * l], vec![0f32; r * l]);
+        for (k, (t, c)) in ids.iter().zip(&comps).enumerate() {
+            if c.logprobs.len() != t.len() {
+                return Err(RftError::Input(format!(
+                    "completion {:?}: {} tokens but {} log-probs",
+                    c.text,
+                    t.len(),
+                    c.logprobs.len()
+                )));
+            }
+            tokens[k * l..k * l + t.len()].copy_from_slice(t);
+            mask[k * l..k * l + t.len()]
+                .iter_mut()
+                .for_each(|m| *m = 1.0);
+            old[k * l..k * l + t.len()].copy_from_slice(&c.logprobs);
+        }
+        let shape = [r as i64, l as i64];
+        let tensor = |v: &[f32]| Tensor::from_slice(v).view(shape).to_device(device);
+        Ok(ChunkInputs {
+            batch,
+            shared: Some(SharedPrompts {
+                groups: batch_groups,
+                prompt_of,
+                completions: Tensor::from_slice(&tokens).view(shape).to_device(device),
+            }),
+            mask: tensor(&mask),
+            old: tensor(&old),
+            adv,
+        })
+    }
+
+    /// The frozen reference's log-probs of a micro-batch (None without a reference, β = 0).
+    fn reference_logprobs(&self, groups: &[Group], inputs: &ChunkInputs) -> Result<Option<Tensor>> {
+        let Some(r) = &self.reference else {
+            return Ok(None);
+        };
+        let t = self.config.temperature;
+        Ok(Some(tch::no_grad(|| logprobs(r, groups, inputs, t))?))
     }
 
     /// Writes `checkpoint-{step}` (weights, optimizer, state) atomically and prunes old ones.
@@ -336,6 +460,60 @@ impl GrpoTrainer {
         })?;
         Ok(())
     }
+}
+
+/// One micro-batch's training inputs (see [`GrpoTrainer::chunk_inputs`]); `mask`, `old` `[B, S]`, `adv` `[B]`.
+struct ChunkInputs {
+    batch: Batch,
+    /// With shared work: which prompts `batch` holds and the completions that continue them.
+    shared: Option<SharedPrompts>,
+    mask: Tensor,
+    old: Tensor,
+    adv: Tensor,
+}
+
+struct SharedPrompts {
+    /// The group of each prompt row of the batch.
+    groups: Vec<usize>,
+    /// The prompt row each completion continues.
+    prompt_of: Vec<i64>,
+    /// `[R, L]` completion tokens, right-padded.
+    completions: Tensor,
+}
+
+/// Log-probs of a micro-batch's completion tokens under `model`, laid out as its mask.
+fn logprobs(model: &Qwen2VL, groups: &[Group], inputs: &ChunkInputs, t: f64) -> Result<Tensor> {
+    Ok(match &inputs.shared {
+        Some(sp) => {
+            let features = encode_groups(model, groups, &sp.groups)?;
+            model.completion_logprobs(
+                &inputs.batch,
+                features.as_ref(),
+                &sp.prompt_of,
+                &sp.completions,
+                &inputs.mask,
+                t,
+            )?
+        }
+        None => model.forward_logprobs(&inputs.batch, &inputs.mask, t)?,
+    })
+}
+
+/// The vision tower's features of the images of `batch_groups`' prompts, in order, in one call. None when
+/// they have no images.
+fn encode_groups(
+    model: &Qwen2VL,
+    groups: &[Group],
+    batch_groups: &[usize],
+) -> Result<Option<Tensor>> {
+    let images: Vec<&agent::PatchGrid> = batch_groups
+        .iter()
+        .flat_map(|&g| groups[g].prompt.images.iter())
+        .collect();
+    if images.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(model.encode_images(&images)?))
 }
 
 /// Configs that train alike: only the run length and checkpoint cadence may change on resume (extending a
