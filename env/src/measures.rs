@@ -1,8 +1,8 @@
 //! Per-episode metrics exactly as VLN-CE defines them (NE, SR, OSR, SPL, TL, nDTW, SDTW, steps, collisions).
 //!
-//! Each metric is a small type with `reset` / `update` (habitat-lab's `Measure` shape). Composite metrics
-//! (SPL, SDTW) own the measures they are made of instead of looking them up in a registry, so every measure
-//! can be unit-tested alone. The task computes the geodesic distance to the goal once per step and hands it
+//! Each simple metric is a small type with `reset` / `update` (habitat-lab's `Measure` shape), unit-testable
+//! alone. Composite metrics (SPL, SDTW) are functions of the simple measures' values, so each simple measure
+//! (DTW above all) runs once per step and a new composite touches one place. The task computes the geodesic distance to the goal once per step and hands it
 //! to all measures in a [`MeasureStep`].
 
 use episodes::Action;
@@ -130,34 +130,17 @@ impl Measure for TrajectoryLength {
     }
 }
 
-/// SPL: SR · d0 / max(d0, TL).
-#[derive(Debug, Clone, Default)]
-pub struct Spl {
-    success: Success,
-    length: TrajectoryLength,
-    start_distance: f64,
-}
-
-impl Measure for Spl {
-    fn reset(&mut self, episode: &MeasureReset) {
-        self.success.reset(episode);
-        self.length.reset(episode);
-        self.start_distance = episode.start_distance as f64;
-    }
-    fn update(&mut self, step: &MeasureStep) {
-        self.success.update(step);
-        self.length.update(step);
-    }
-    fn value(&self) -> f64 {
-        let denom = self.start_distance.max(self.length.value());
-        if self.success.value() == 0.0 {
-            0.0
-        } else if denom <= 0.0 {
-            // Start inside the goal and never moved: a perfect path of length zero.
-            1.0
-        } else {
-            self.start_distance / denom
-        }
+/// SPL: SR · d0 / max(d0, TL), habitat-lab's `SPL` (`ep_success * d0 / max(d0, agent_episode_distance)`),
+/// derived from the Success and TrajectoryLength values instead of owning copies of those measures.
+pub fn spl(success: f64, start_distance: f64, path_length: f64) -> f64 {
+    let denom = start_distance.max(path_length);
+    if success == 0.0 {
+        0.0
+    } else if denom <= 0.0 {
+        // Start inside the goal and never moved: a perfect path of length zero.
+        1.0
+    } else {
+        start_distance / denom
     }
 }
 
@@ -237,25 +220,9 @@ impl Measure for Ndtw {
     }
 }
 
-/// SDTW: SR · nDTW.
-#[derive(Debug, Clone, Default)]
-pub struct Sdtw {
-    success: Success,
-    ndtw: Ndtw,
-}
-
-impl Measure for Sdtw {
-    fn reset(&mut self, episode: &MeasureReset) {
-        self.success.reset(episode);
-        self.ndtw.reset(episode);
-    }
-    fn update(&mut self, step: &MeasureStep) {
-        self.success.update(step);
-        self.ndtw.update(step);
-    }
-    fn value(&self) -> f64 {
-        self.success.value() * self.ndtw.value()
-    }
+/// SDTW: SR · nDTW (NaN without a reference, as nDTW), derived from the Success and Ndtw values.
+pub fn sdtw(success: f64, ndtw: f64) -> f64 {
+    success * ndtw
 }
 
 /// Number of actions taken (STOP counts as a step, as in VLN-CE).
@@ -328,23 +295,21 @@ pub struct VlnMeasures {
     pub ne: NavigationError,
     pub osr: OracleSuccess,
     pub sr: Success,
-    pub spl: Spl,
     pub ndtw: Ndtw,
-    pub sdtw: Sdtw,
     pub tl: TrajectoryLength,
     pub steps: Steps,
     pub collisions: Collisions,
+    /// d0 of the current episode, for SPL.
+    start_distance: f64,
 }
 
 impl VlnMeasures {
-    fn all(&mut self) -> [&mut dyn Measure; 9] {
+    fn all(&mut self) -> [&mut dyn Measure; 7] {
         [
             &mut self.ne,
             &mut self.osr,
             &mut self.sr,
-            &mut self.spl,
             &mut self.ndtw,
-            &mut self.sdtw,
             &mut self.tl,
             &mut self.steps,
             &mut self.collisions,
@@ -352,6 +317,7 @@ impl VlnMeasures {
     }
 
     pub fn reset(&mut self, episode: &MeasureReset) {
+        self.start_distance = episode.start_distance as f64;
         for m in self.all() {
             m.reset(episode);
         }
@@ -364,14 +330,15 @@ impl VlnMeasures {
     }
 
     pub fn metrics(&self) -> EpisodeMetrics {
+        let (sr, ndtw, tl) = (self.sr.value(), self.ndtw.value(), self.tl.value());
         EpisodeMetrics {
             ne: self.ne.value(),
             osr: self.osr.value(),
-            sr: self.sr.value(),
-            spl: self.spl.value(),
-            ndtw: self.ndtw.value(),
-            sdtw: self.sdtw.value(),
-            tl: self.tl.value(),
+            sr,
+            spl: spl(sr, self.start_distance, tl),
+            ndtw,
+            sdtw: sdtw(sr, ndtw),
+            tl,
             steps: self.steps.value(),
             collisions: self.collisions.value(),
         }
@@ -521,6 +488,39 @@ mod tests {
         m.update(&step(Action::MoveForward, p[2], 0.0));
         assert!((m.dtw() - 1.0).abs() < 1e-12, "DTW {}", m.dtw());
         assert!((m.value() - (-1.0f64 / 9.0).exp()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn composites_follow_habitat_lab_formulas() {
+        // G along -z from 0 to -4 (|G| = 5), d0 = 4. P: z = 0, detour to z = 2, then the goal z = -4, STOP.
+        // TL = 2 + 6 = 8, so SPL = 1 · 4 / max(4, 8) = 0.5. DTW rows (costs |z_p - z_g|):
+        //   z=0:  0, 1, 3, 6, 10
+        //   z=2:  2, 3, 5, 8, 12
+        //   z=-4: 6, 5, 5, 6, 6   -> DTW 6, nDTW = exp(-6 / (5 · 3)), SDTW = 1 · nDTW.
+        let reference = line(4);
+        let mut m = VlnMeasures::default();
+        m.reset(&reset([0.0; 3], 4.0, &reference));
+        m.update(&step(Action::MoveForward, [0.0, 0.0, 2.0], 6.0));
+        m.update(&step(Action::MoveForward, [0.0, 0.0, -4.0], 0.0));
+        m.update(&step(Action::Stop, [0.0, 0.0, -4.0], 0.0));
+        let r = m.metrics();
+        let ndtw = (-6.0f64 / 15.0).exp();
+        assert_eq!((r.sr, r.tl, r.spl), (1.0, 8.0, 0.5));
+        assert!((r.ndtw - ndtw).abs() < 1e-12, "nDTW {}", r.ndtw);
+        assert_eq!(r.sdtw, r.sr * r.ndtw);
+        // The same path without STOP: SR 0 zeroes both composites, nDTW and TL stay.
+        m.reset(&reset([0.0; 3], 4.0, &reference));
+        m.update(&step(Action::MoveForward, [0.0, 0.0, 2.0], 6.0));
+        m.update(&step(Action::MoveForward, [0.0, 0.0, -4.0], 0.0));
+        let r = m.metrics();
+        assert_eq!((r.sr, r.tl, r.spl, r.sdtw), (0.0, 8.0, 0.0, 0.0));
+        assert!((r.ndtw - ndtw).abs() < 1e-12);
+        // Shortest path of a longer d0 is the path itself: SPL 1; a path shorter than d0 (the STOP is
+        // still within the radius) is capped by max(d0, TL): SPL 1, never above.
+        assert_eq!(
+            (spl(1.0, 7.0, 7.0), spl(1.0, 7.0, 5.0), spl(1.0, 7.0, 14.0)),
+            (1.0, 1.0, 0.5)
+        );
     }
 
     #[test]
