@@ -6,23 +6,13 @@
 //!    sentences in varying ways, and sometimes the goal named first, so that wording varies while the route
 //!    stays the one described (a policy has to read the instruction, not match a template).
 
+use habitat_assets::house::Label;
 use habitat_assets::meta::{ObjectMeta, SceneMeta};
 use rand::seq::IndexedRandom;
 use rand::Rng;
 
 use crate::body::heading_of;
 
-/// Labels that make poor landmarks: too small, on walls everywhere, or walked over.
-const NOT_LANDMARKS: [&str; 8] = [
-    "painting",
-    "window",
-    "mirror",
-    "clock",
-    "computer",
-    "railing",
-    "rug",
-    "staircase",
-];
 /// A corner turns the route when its (merged) angle exceeds this.
 const TURN_MIN_DEG: f64 = 40.0;
 /// Beyond this the start is a turn around.
@@ -153,8 +143,10 @@ fn samples(path: &[[f32; 3]], step: f32) -> Vec<(f32, [f32; 3])> {
     out
 }
 
+/// Whether instructions may name `o`. A label outside the generator's set (another scene's metadata) is a
+/// landmark: the poor ones are all known labels.
 fn is_landmark(o: &ObjectMeta) -> bool {
-    !NOT_LANDMARKS.contains(&o.label.as_str())
+    o.label.parse::<Label>().map_or(true, Label::is_landmark)
 }
 
 /// The facts of `path` (the geodesic polyline from start to goal) for an agent starting with

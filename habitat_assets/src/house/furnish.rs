@@ -9,6 +9,7 @@
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
+use super::label::Label;
 use super::models::Size;
 use super::plan::{Plan, Rect, RoomKind, LANDING};
 
@@ -22,7 +23,7 @@ const WALL_GAP: f32 = 0.02;
 /// One placed object.
 #[derive(Debug, Clone)]
 pub struct Item {
-    pub label: &'static str,
+    pub label: Label,
     pub room: usize,
     pub size: Size,
     /// Centre of the footprint on the plan, [x, z].
@@ -159,7 +160,7 @@ impl RoomFill<'_> {
         true
     }
 
-    fn item(&self, label: &'static str, size: Size, at: [f32; 2], yaw: f32) -> Item {
+    fn item(&self, label: Label, size: Size, at: [f32; 2], yaw: f32) -> Item {
         Item {
             label,
             room: self.room,
@@ -173,7 +174,7 @@ impl RoomFill<'_> {
         }
     }
 
-    fn against(&self, label: &'static str, size: Size, side: Side, t: f32) -> Item {
+    fn against(&self, label: Label, size: Size, side: Side, t: f32) -> Item {
         let fp = side.footprint(&self.interior, t, size.w, size.d, WALL_GAP);
         let c = fp.center();
         self.item(label, size, c, side.yaw())
@@ -184,7 +185,7 @@ impl RoomFill<'_> {
     fn place_on_wall(
         &mut self,
         rng: &mut ChaCha8Rng,
-        label: &'static str,
+        label: Label,
         size: Size,
         corner: bool,
         extras: &dyn Fn(&Self, &Item, Side) -> Vec<Item>,
@@ -347,7 +348,7 @@ fn stair_items(plan: &Plan) -> Vec<Item> {
     };
     let r = s.rect;
     let mut out = vec![arch(
-        "staircase",
+        Label::Staircase,
         s.rooms[0],
         size(r.width(), level_h, r.depth()),
         r,
@@ -372,7 +373,7 @@ fn stair_items(plan: &Plan) -> Vec<Item> {
         Rect::new(r.x0, long.z0, r.x1 + t, long.z1)
     };
     out.push(arch(
-        "railing",
+        Label::Railing,
         s.rooms[1],
         size(long.width(), 1.0, long.depth()),
         long,
@@ -385,7 +386,7 @@ fn stair_items(plan: &Plan) -> Vec<Item> {
         Rect::new(bx, r.z0, bx + t, r.z1)
     };
     out.push(arch(
-        "railing",
+        Label::Railing,
         s.rooms[1],
         size(short.width(), 1.0, short.depth()),
         short,
@@ -437,7 +438,7 @@ fn front_door(f: &mut RoomFill) {
     for side in outer {
         let (a, b) = side.span(&f.interior);
         let t = (a + b) / 2.0;
-        if wall_mount(f, "front door", size(0.9, 2.1, 0.06), side, t, 0.0) {
+        if wall_mount(f, Label::FrontDoor, size(0.9, 2.1, 0.06), side, t, 0.0) {
             f.blocked
                 .push(side.footprint(&f.interior, t, 1.1, DOOR_CLEARANCE, 0.0));
             return;
@@ -456,32 +457,34 @@ fn furnish_room(rng: &mut ChaCha8Rng, f: &mut RoomFill) {
             let sofa = size(r(rng, 1.8, 2.3), 0.85, 0.9);
             let tv = size(r(rng, 1.2, 1.6), 1.25, 0.45);
             let coffee = size(1.0, 0.42, 0.55);
-            let placed = f.place_on_wall(rng, "sofa", sofa, false, &|f, it, side| {
+            let placed = f.place_on_wall(rng, Label::Sofa, sofa, false, &|f, it, side| {
                 let at = ahead(it.at, side, sofa.d / 2.0 + 0.45 + coffee.d / 2.0);
-                vec![f.item("coffee table", coffee, at, side.yaw())]
+                vec![f.item(Label::CoffeeTable, coffee, at, side.yaw())]
             });
-            let placed = placed.or_else(|| f.place_on_wall(rng, "sofa", sofa, false, &no_extras));
+            let placed =
+                placed.or_else(|| f.place_on_wall(rng, Label::Sofa, sofa, false, &no_extras));
             // The TV goes on the wall facing the sofa when it fits there.
             let mut tv_done = false;
-            if let (Some(side), Some(s)) =
-                (placed, f.items.iter().find(|i| i.label == "sofa").cloned())
-            {
+            if let (Some(side), Some(s)) = (
+                placed,
+                f.items.iter().find(|i| i.label == Label::Sofa).cloned(),
+            ) {
                 let opp = side.opposite();
                 let t = match side {
                     Side::North | Side::South => s.at[0],
                     _ => s.at[1],
                 };
-                let it = f.against("tv", tv, opp, t);
+                let it = f.against(Label::Tv, tv, opp, t);
                 tv_done = f.try_add(vec![it], 0.05);
             }
             if !tv_done {
-                f.place_on_wall(rng, "tv", tv, false, &no_extras);
+                f.place_on_wall(rng, Label::Tv, tv, false, &no_extras);
             }
             optional(
                 rng,
                 f,
                 0.6,
-                "armchair",
+                Label::Armchair,
                 ((0.85, 0.85), (0.85, 0.85), 0.85),
                 false,
             );
@@ -489,16 +492,23 @@ fn furnish_room(rng: &mut ChaCha8Rng, f: &mut RoomFill) {
                 rng,
                 f,
                 0.5,
-                "bookshelf",
+                Label::Bookshelf,
                 ((0.8, 1.2), (1.6, 2.0), 0.35),
                 false,
             );
-            optional(rng, f, 0.8, "plant", ((0.5, 0.5), (0.9, 1.4), 0.5), true);
+            optional(
+                rng,
+                f,
+                0.8,
+                Label::Plant,
+                ((0.5, 0.5), (0.9, 1.4), 0.5),
+                true,
+            );
             optional(
                 rng,
                 f,
                 0.5,
-                "floor lamp",
+                Label::FloorLamp,
                 ((0.4, 0.4), (1.6, 1.6), 0.4),
                 true,
             );
@@ -506,7 +516,7 @@ fn furnish_room(rng: &mut ChaCha8Rng, f: &mut RoomFill) {
                 rng,
                 f,
                 0.4,
-                "side table",
+                Label::SideTable,
                 ((0.5, 0.5), (0.55, 0.55), 0.5),
                 true,
             );
@@ -516,38 +526,52 @@ fn furnish_room(rng: &mut ChaCha8Rng, f: &mut RoomFill) {
         }
         RoomKind::Kitchen => {
             for (label, s) in [
-                ("counter", size(r(rng, 1.6, 2.6), 0.9, 0.6)),
-                ("fridge", size(0.75, 1.8, 0.7)),
-                ("stove", size(0.6, 0.9, 0.6)),
-                ("sink", size(0.8, 0.9, 0.6)),
+                (Label::Counter, size(r(rng, 1.6, 2.6), 0.9, 0.6)),
+                (Label::Fridge, size(0.75, 1.8, 0.7)),
+                (Label::Stove, size(0.6, 0.9, 0.6)),
+                (Label::Sink, size(0.8, 0.9, 0.6)),
             ] {
                 f.place_on_wall(rng, label, s, false, &no_extras);
             }
             if big && rng.random_bool(0.6) {
-                table_group(rng, f, "kitchen table", size(1.2, 0.75, 0.8));
+                table_group(rng, f, Label::KitchenTable, size(1.2, 0.75, 0.8));
             }
             optional(
                 rng,
                 f,
                 0.7,
-                "trash can",
+                Label::TrashCan,
                 ((0.3, 0.3), (0.45, 0.45), 0.3),
                 true,
             );
-            optional(rng, f, 0.3, "plant", ((0.45, 0.45), (0.8, 1.2), 0.45), true);
+            optional(
+                rng,
+                f,
+                0.3,
+                Label::Plant,
+                ((0.45, 0.45), (0.8, 1.2), 0.45),
+                true,
+            );
         }
         RoomKind::DiningRoom => {
             let table = size(r(rng, 1.4, 1.9), 0.75, 0.9);
-            table_group(rng, f, "dining table", table);
+            table_group(rng, f, Label::DiningTable, table);
             optional(
                 rng,
                 f,
                 0.6,
-                "sideboard",
+                Label::Sideboard,
                 ((1.2, 1.6), (0.85, 0.85), 0.45),
                 false,
             );
-            optional(rng, f, 0.6, "plant", ((0.5, 0.5), (0.9, 1.4), 0.5), true);
+            optional(
+                rng,
+                f,
+                0.6,
+                Label::Plant,
+                ((0.5, 0.5), (0.9, 1.4), 0.5),
+                true,
+            );
         }
         RoomKind::Bedroom => {
             let w = if rng.random_bool(0.7) {
@@ -557,7 +581,7 @@ fn furnish_room(rng: &mut ChaCha8Rng, f: &mut RoomFill) {
             };
             let bed = size(w, 1.0, 2.05);
             let stand = size(0.45, 0.55, 0.4);
-            let placed = f.place_on_wall(rng, "bed", bed, false, &|f, it, side| {
+            let placed = f.place_on_wall(rng, Label::Bed, bed, false, &|f, it, side| {
                 let mut out = Vec::new();
                 let t = match side {
                     Side::North | Side::South => it.at[0],
@@ -565,7 +589,7 @@ fn furnish_room(rng: &mut ChaCha8Rng, f: &mut RoomFill) {
                 };
                 for sgn in [-1.0, 1.0] {
                     out.push(f.against(
-                        "nightstand",
+                        Label::Nightstand,
                         stand,
                         side,
                         t + sgn * (bed.w / 2.0 + 0.05 + stand.w / 2.0),
@@ -574,13 +598,13 @@ fn furnish_room(rng: &mut ChaCha8Rng, f: &mut RoomFill) {
                 out
             });
             if placed.is_none() {
-                f.place_on_wall(rng, "bed", bed, false, &no_extras);
+                f.place_on_wall(rng, Label::Bed, bed, false, &no_extras);
             }
             optional(
                 rng,
                 f,
                 0.8,
-                "wardrobe",
+                Label::Wardrobe,
                 ((1.0, 1.6), (2.0, 2.0), 0.6),
                 false,
             );
@@ -588,16 +612,23 @@ fn furnish_room(rng: &mut ChaCha8Rng, f: &mut RoomFill) {
                 rng,
                 f,
                 0.5,
-                "dresser",
+                Label::Dresser,
                 ((1.0, 1.4), (0.85, 0.85), 0.5),
                 false,
             );
-            optional(rng, f, 0.4, "plant", ((0.45, 0.45), (0.8, 1.3), 0.45), true);
+            optional(
+                rng,
+                f,
+                0.4,
+                Label::Plant,
+                ((0.45, 0.45), (0.8, 1.3), 0.45),
+                true,
+            );
             optional(
                 rng,
                 f,
                 0.3,
-                "floor lamp",
+                Label::FloorLamp,
                 ((0.4, 0.4), (1.6, 1.6), 0.4),
                 true,
             );
@@ -614,29 +645,33 @@ fn furnish_room(rng: &mut ChaCha8Rng, f: &mut RoomFill) {
                     rng,
                     f,
                     1.0,
-                    "bathtub",
+                    Label::Bathtub,
                     ((1.5, 1.7), (0.55, 0.55), 0.75),
                     true,
                 );
             }
-            f.place_on_wall(rng, "toilet", size(0.4, 0.75, 0.65), false, &no_extras);
+            f.place_on_wall(rng, Label::Toilet, size(0.4, 0.75, 0.65), false, &no_extras);
             let sink = size(0.6, 0.85, 0.45);
-            let placed = f.place_on_wall(rng, "sink", sink, false, &no_extras);
+            let placed = f.place_on_wall(rng, Label::Sink, sink, false, &no_extras);
             if let (Some(side), Some(s)) = (
                 placed,
-                f.items.iter().rev().find(|i| i.label == "sink").cloned(),
+                f.items
+                    .iter()
+                    .rev()
+                    .find(|i| i.label == Label::Sink)
+                    .cloned(),
             ) {
                 let t = match side {
                     Side::North | Side::South => s.at[0],
                     _ => s.at[1],
                 };
-                wall_mount(f, "mirror", size(0.5, 0.7, 0.03), side, t, 1.2);
+                wall_mount(f, Label::Mirror, size(0.5, 0.7, 0.03), side, t, 1.2);
             }
             optional(
                 rng,
                 f,
                 0.5,
-                "trash can",
+                Label::TrashCan,
                 ((0.3, 0.3), (0.4, 0.4), 0.3),
                 true,
             );
@@ -647,7 +682,7 @@ fn furnish_room(rng: &mut ChaCha8Rng, f: &mut RoomFill) {
                 rng,
                 f,
                 0.9,
-                "bookshelf",
+                Label::Bookshelf,
                 ((0.8, 1.2), (1.6, 2.0), 0.35),
                 false,
             );
@@ -655,16 +690,23 @@ fn furnish_room(rng: &mut ChaCha8Rng, f: &mut RoomFill) {
                 rng,
                 f,
                 0.6,
-                "filing cabinet",
+                Label::FilingCabinet,
                 ((0.45, 0.45), (1.0, 1.0), 0.6),
                 true,
             );
-            optional(rng, f, 0.6, "plant", ((0.45, 0.45), (0.8, 1.3), 0.45), true);
+            optional(
+                rng,
+                f,
+                0.6,
+                Label::Plant,
+                ((0.45, 0.45), (0.8, 1.3), 0.45),
+                true,
+            );
             optional(
                 rng,
                 f,
                 0.4,
-                "floor lamp",
+                Label::FloorLamp,
                 ((0.4, 0.4), (1.6, 1.6), 0.4),
                 true,
             );
@@ -672,42 +714,63 @@ fn furnish_room(rng: &mut ChaCha8Rng, f: &mut RoomFill) {
                 rng,
                 f,
                 0.3,
-                "armchair",
+                Label::Armchair,
                 ((0.85, 0.85), (0.85, 0.85), 0.85),
                 false,
             );
         }
         RoomKind::LaundryRoom => {
             let wm = size(0.6, 0.85, 0.6);
-            let placed = f.place_on_wall(rng, "washing machine", wm, false, &|f, it, side| {
+            let placed = f.place_on_wall(rng, Label::WashingMachine, wm, false, &|f, it, side| {
                 let t = match side {
                     Side::North | Side::South => it.at[0],
                     _ => it.at[1],
                 };
-                vec![f.against("dryer", wm, side, t + 0.65)]
+                vec![f.against(Label::Dryer, wm, side, t + 0.65)]
             });
             if placed.is_none() {
-                f.place_on_wall(rng, "washing machine", wm, false, &no_extras);
-                f.place_on_wall(rng, "dryer", wm, false, &no_extras);
+                f.place_on_wall(rng, Label::WashingMachine, wm, false, &no_extras);
+                f.place_on_wall(rng, Label::Dryer, wm, false, &no_extras);
             }
-            optional(rng, f, 0.7, "shelf", ((0.9, 0.9), (1.8, 1.8), 0.35), false);
             optional(
                 rng,
                 f,
                 0.7,
-                "laundry basket",
+                Label::Shelf,
+                ((0.9, 0.9), (1.8, 1.8), 0.35),
+                false,
+            );
+            optional(
+                rng,
+                f,
+                0.7,
+                Label::LaundryBasket,
                 ((0.45, 0.45), (0.5, 0.5), 0.45),
                 true,
             );
-            optional(rng, f, 0.4, "sink", ((0.6, 0.6), (0.85, 0.85), 0.45), false);
+            optional(
+                rng,
+                f,
+                0.4,
+                Label::Sink,
+                ((0.6, 0.6), (0.85, 0.85), 0.45),
+                false,
+            );
         }
         RoomKind::Hallway => {
-            optional(rng, f, 0.6, "plant", ((0.45, 0.45), (0.9, 1.3), 0.45), true);
+            optional(
+                rng,
+                f,
+                0.6,
+                Label::Plant,
+                ((0.45, 0.45), (0.9, 1.3), 0.45),
+                true,
+            );
             optional(
                 rng,
                 f,
                 0.5,
-                "side table",
+                Label::SideTable,
                 ((0.5, 0.5), (0.7, 0.7), 0.4),
                 false,
             );
@@ -715,11 +778,18 @@ fn furnish_room(rng: &mut ChaCha8Rng, f: &mut RoomFill) {
                 rng,
                 f,
                 0.4,
-                "coat rack",
+                Label::CoatRack,
                 ((0.45, 0.45), (1.75, 1.75), 0.45),
                 true,
             );
-            optional(rng, f, 0.3, "bench", ((1.0, 1.0), (0.45, 0.45), 0.4), false);
+            optional(
+                rng,
+                f,
+                0.3,
+                Label::Bench,
+                ((1.0, 1.0), (0.45, 0.45), 0.4),
+                false,
+            );
         }
     }
 }
@@ -732,7 +802,7 @@ fn optional(
     rng: &mut ChaCha8Rng,
     f: &mut RoomFill,
     p: f64,
-    label: &'static str,
+    label: Label,
     dims: Dims,
     corner: bool,
 ) {
@@ -747,7 +817,7 @@ fn rug(rng: &mut ChaCha8Rng, f: &mut RoomFill) {
     let (w, d) = (r(rng, 1.6, 2.4), r(rng, 1.2, 1.8));
     let c = f.interior.center();
     let s = size(w, 0.01, d);
-    let mut it = f.item("rug", s, c, 0.0);
+    let mut it = f.item(Label::Rug, s, c, 0.0);
     it.obstacle = false;
     if it.footprint.inside(&f.interior.shrink(0.4)) {
         f.items.push(it);
@@ -755,7 +825,7 @@ fn rug(rng: &mut ChaCha8Rng, f: &mut RoomFill) {
 }
 
 /// A table in the middle of the room with chairs on its long sides (and maybe its ends), all facing it.
-fn table_group(rng: &mut ChaCha8Rng, f: &mut RoomFill, label: &'static str, table: Size) {
+fn table_group(rng: &mut ChaCha8Rng, f: &mut RoomFill, label: Label, table: Size) {
     use std::f32::consts::{FRAC_PI_2, PI};
     let chair = size(0.45, 0.9, 0.45);
     let i = f.interior;
@@ -792,13 +862,13 @@ fn table_group(rng: &mut ChaCha8Rng, f: &mut RoomFill, label: &'static str, tabl
             for &side in sides {
                 // A chair faces +z in its own frame; turn it to face the table.
                 let turn = if side > 0.0 { yaw + PI } else { yaw };
-                group.push(f.item("chair", chair, to_plan(at, lx, side * off), turn));
+                group.push(f.item(Label::Chair, chair, to_plan(at, lx, side * off), turn));
             }
         }
         if layout == 0 && table.w >= 1.6 && rng.random_bool(0.5) {
             let off = table.w / 2.0 + 0.05 + chair.d / 2.0;
-            group.push(f.item("chair", chair, to_plan(at, off, 0.0), yaw - FRAC_PI_2));
-            group.push(f.item("chair", chair, to_plan(at, -off, 0.0), yaw + FRAC_PI_2));
+            group.push(f.item(Label::Chair, chair, to_plan(at, off, 0.0), yaw - FRAC_PI_2));
+            group.push(f.item(Label::Chair, chair, to_plan(at, -off, 0.0), yaw + FRAC_PI_2));
         }
         let mut bbox = group[0].footprint;
         for g in &group[1..] {
@@ -823,20 +893,25 @@ fn desk_group(rng: &mut ChaCha8Rng, f: &mut RoomFill) {
     let desk = size(r(rng, 1.1, 1.5), 0.75, 0.6);
     let chair = size(0.55, 0.95, 0.55);
     let computer = size(0.5, 0.45, 0.16);
-    let placed = f.place_on_wall(rng, "desk", desk, false, &|f, it, side| {
+    let placed = f.place_on_wall(rng, Label::Desk, desk, false, &|f, it, side| {
         let at = ahead(it.at, side, desk.d / 2.0 + 0.1 + chair.d / 2.0);
-        let mut pc = f.item("computer", computer, ahead(it.at, side, -0.12), side.yaw());
+        let mut pc = f.item(
+            Label::Computer,
+            computer,
+            ahead(it.at, side, -0.12),
+            side.yaw(),
+        );
         pc.y = desk.h;
         pc.obstacle = false;
-        vec![f.item("office chair", chair, at, side.yaw() + PI), pc]
+        vec![f.item(Label::OfficeChair, chair, at, side.yaw() + PI), pc]
     });
     if placed.is_none() {
-        f.place_on_wall(rng, "desk", desk, false, &no_extras);
+        f.place_on_wall(rng, Label::Desk, desk, false, &no_extras);
     }
 }
 
 /// A wall-mounted landmark at `t` along `side`, bottom at `y`, if no doorway or tall furniture is in the way.
-fn wall_mount(f: &mut RoomFill, label: &'static str, s: Size, side: Side, t: f32, y: f32) -> bool {
+fn wall_mount(f: &mut RoomFill, label: Label, s: Size, side: Side, t: f32, y: f32) -> bool {
     let (a, b) = side.span(&f.interior);
     if t - s.w / 2.0 < a + 0.1 || t + s.w / 2.0 > b - 0.1 {
         return false;
@@ -852,7 +927,7 @@ fn wall_mount(f: &mut RoomFill, label: &'static str, s: Size, side: Side, t: f32
         if i.obstacle {
             i.y + i.size.h > y - 0.05 && i.footprint.overlaps(&zone, 0.0)
         } else {
-            i.label != "rug" && i.footprint.overlaps(&zone, 0.1)
+            i.label != Label::Rug && i.footprint.overlaps(&zone, 0.1)
         }
     });
     if hidden {
@@ -880,7 +955,7 @@ fn decorate_room(rng: &mut ChaCha8Rng, f: &mut RoomFill) {
     let kind = f.plan.rooms[f.room].kind;
     let try_mount = |rng: &mut ChaCha8Rng,
                      f: &mut RoomFill,
-                     label: &'static str,
+                     label: Label,
                      s: Size,
                      y: f32,
                      exterior: Option<bool>| {
@@ -904,7 +979,7 @@ fn decorate_room(rng: &mut ChaCha8Rng, f: &mut RoomFill) {
     if kind == RoomKind::Hallway {
         for _ in 0..2 {
             let s = size(r(rng, 0.6, 1.0), r(rng, 0.5, 0.8), 0.04);
-            try_mount(rng, f, "painting", s, 1.55 - s.h / 2.0, Some(false));
+            try_mount(rng, f, Label::Painting, s, 1.55 - s.h / 2.0, Some(false));
         }
         return;
     }
@@ -915,18 +990,18 @@ fn decorate_room(rng: &mut ChaCha8Rng, f: &mut RoomFill) {
     };
     for _ in 0..windows {
         let s = size(r(rng, 0.9, 1.4), 1.2, 0.05);
-        try_mount(rng, f, "window", s, 0.9, Some(true));
+        try_mount(rng, f, Label::Window, s, 0.9, Some(true));
     }
     if kind != RoomKind::Bathroom && kind != RoomKind::LaundryRoom {
         let s = size(r(rng, 0.6, 1.1), r(rng, 0.5, 0.8), 0.04);
-        try_mount(rng, f, "painting", s, 1.55 - s.h / 2.0, None);
+        try_mount(rng, f, Label::Painting, s, 1.55 - s.h / 2.0, None);
     }
     if matches!(
         kind,
         RoomKind::Kitchen | RoomKind::LivingRoom | RoomKind::Office
     ) && rng.random_bool(0.4)
     {
-        try_mount(rng, f, "clock", size(0.35, 0.35, 0.05), 1.85, None);
+        try_mount(rng, f, Label::Clock, size(0.35, 0.35, 0.05), 1.85, None);
     }
 }
 

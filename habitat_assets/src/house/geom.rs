@@ -6,6 +6,14 @@
 
 use crate::write::PrimitiveData;
 
+/// Whether a box draws its bottom face. Boxes standing on the floor, and boxes resting on others, hide it:
+/// it is never seen, and skipping it saves two triangles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bottom {
+    Drawn,
+    Hidden,
+}
+
 /// Geometry for one node: one primitive per material, in insertion order of the materials.
 #[derive(Debug, Clone, Default)]
 pub struct Geom {
@@ -117,15 +125,9 @@ impl Geom {
         }
     }
 
-    /// An axis-aligned box with outward faces; `skip_bottom` drops the face on the floor (never seen).
-    pub fn cuboid(
-        &mut self,
-        material: usize,
-        min: [f32; 3],
-        max: [f32; 3],
-        tile: f32,
-        skip_bottom: bool,
-    ) {
+    /// An axis-aligned box with outward faces, textures tiled once per metre.
+    pub fn cuboid(&mut self, material: usize, min: [f32; 3], max: [f32; 3], bottom: Bottom) {
+        let tile = 1.0;
         let [x0, y0, z0] = min;
         let [x1, y1, z1] = max;
         let (dx, dy, dz) = (x1 - x0, y1 - y0, z1 - z0);
@@ -153,7 +155,7 @@ impl Geom {
             [0.0, 0.0, -dz],
             tile,
         );
-        if !skip_bottom {
+        if bottom == Bottom::Drawn {
             self.quad(material, [x0, y0, z0], [dx, 0.0, 0.0], [0.0, 0.0, dz], tile);
         }
     }
@@ -167,7 +169,7 @@ impl Geom {
         color: [f32; 4],
     ) {
         self.pad_colors(material);
-        self.cuboid(material, min, max, 1.0, false);
+        self.cuboid(material, min, max, Bottom::Drawn);
         let p = self.part(material);
         p.colors.resize(p.positions.len(), color);
     }
@@ -365,7 +367,7 @@ mod tests {
     #[test]
     fn closed_shapes_face_outwards_with_the_right_volume() {
         let mut g = Geom::new(None);
-        g.cuboid(0, [1.0, 0.0, 2.0], [3.0, 1.0, 2.5], 1.0, false);
+        g.cuboid(0, [1.0, 0.0, 2.0], [3.0, 1.0, 2.5], Bottom::Drawn);
         g.cylinder(1, [0.0, 0.0, 0.0], 0.5, 2.0, 64);
         g.ellipsoid(2, [0.0, 1.0, 0.0], [1.0, 0.5, 1.0], 32, 64, None);
         let parts = g.finish();

@@ -9,6 +9,7 @@
 
 mod furnish;
 mod geom;
+mod label;
 mod materials;
 mod models;
 mod plan;
@@ -27,12 +28,13 @@ use crate::meta::{
 use crate::scene::Aabb;
 use crate::write::NodeTransform;
 use furnish::Item;
-use geom::Geom;
+use geom::{Bottom, Geom};
 use materials::{Materials, Surface, WALL_PAINTS};
 use plan::{Plan, Rect, RoomKind, DOOR_HEIGHT};
 use textures::Pattern;
 
 pub use furnish::{walkable_connected, AGENT_RADIUS};
+pub use label::{Label, UnknownLabel};
 pub use plan::Rect as PlanRect;
 
 /// Options that change the generated file beyond the seed.
@@ -173,7 +175,7 @@ impl Builder {
             models::build(item.label, s, &mut self.mats, &mut g);
             let points: Vec<[f32; 3]> = g.points().collect();
             let tris = g.triangle_count();
-            let mesh = self.mats.writer.add_mesh(item.label, &g.finish());
+            let mesh = self.mats.writer.add_mesh(item.label.as_str(), &g.finish());
             self.model_meshes.insert(
                 key.clone(),
                 ModelMesh {
@@ -189,7 +191,7 @@ impl Builder {
         }
         self.mats
             .writer
-            .add_node(item.label, m.mesh, local, Vec::new())
+            .add_node(item.label.as_str(), m.mesh, local, Vec::new())
     }
 }
 
@@ -542,14 +544,13 @@ fn stairs_geometry(plan: &Plan, s: &plan::PlanStairs, items: &[Item], b: &mut Bu
     );
     g.quad(slab_m, [r.x0, ceiling, z0], [r.width(), 0.0, 0.0], hh, 1.0);
     g.quad(slab_m, [r.x1, ceiling, z1], [-r.width(), 0.0, 0.0], hh, 1.0);
-    for it in items.iter().filter(|i| i.label == "railing") {
+    for it in items.iter().filter(|i| i.label == Label::Railing) {
         let f = it.footprint;
         g.cuboid(
             rail_m,
             [f.x0, y_top, f.z0],
             [f.x1, y_top + it.size.h, f.z1],
-            1.0,
-            true,
+            Bottom::Hidden,
         );
     }
     g
