@@ -93,22 +93,65 @@ pub enum Bench {
         #[command(flatten)]
         options: super::datagen::DatagenOptions,
     },
-    /// Qwen2-VL prefill / decode tokens per second and peak RSS on CPU, vln-r1 vs transformers, same inputs.
+    /// Qwen2-VL on CPU. `--mode tokens`: prefill / decode tokens per second and peak RSS, vln-r1 vs
+    /// transformers, same inputs. `--mode eval`: steps/s of the VLM policy in closed loop, `--mode grpo`: time
+    /// of a GRPO round; both run the old repeated path and the new shared-work path in this process.
     Model {
+        #[arg(long, value_enum, default_value = "tokens")]
+        mode: ModelBenchMode,
         /// Model shape (a random checkpoint is written to a temp dir).
         #[arg(long, default_value = "tiny")]
         preset: agent::Preset,
-        /// Copies of the chat decoded together.
+        /// tokens: copies of the chat decoded together.
         #[arg(long, default_value_t = 1)]
         batch: usize,
-        /// History frames in the VLN-R1 prompt (plus the current frame).
+        /// tokens, grpo: history frames in the VLN-R1 prompt (plus the current frame).
         #[arg(long, default_value_t = 3)]
         history: usize,
+        /// tokens: new tokens; grpo: max completion length.
         #[arg(long, default_value_t = 32)]
         new_tokens: usize,
         #[arg(long, default_value_t = 3)]
         repeats: usize,
+        /// eval: val_unseen episodes.
+        #[arg(long, default_value_t = 60)]
+        episodes: usize,
+        /// eval: parallel environments.
+        #[arg(long, default_value_t = 60)]
+        envs: usize,
+        /// eval: episode step cap.
+        #[arg(long, default_value_t = 60)]
+        max_steps: u32,
+        /// eval, grpo: frame side (pixels).
+        #[arg(long, default_value_t = 112)]
+        size: u32,
+        /// eval: history frames shown.
+        #[arg(long, default_value = "long-short:4,1,4,4")]
+        memory: episodes::MemorySampler,
+        /// eval: actions run per plan.
+        #[arg(long, default_value_t = 6)]
+        execute: usize,
+        /// grpo: prompts per round.
+        #[arg(long, default_value_t = 4)]
+        prompts: usize,
+        /// grpo: completions per prompt (G).
+        #[arg(long, default_value_t = 8)]
+        completions: usize,
+        /// grpo: KL coefficient (0: no reference model, zero-advantage completions skipped).
+        #[arg(long, default_value_t = 0.04)]
+        beta: f64,
     },
+}
+
+/// What `bench model` measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ModelBenchMode {
+    /// Prefill / decode tokens per second against transformers.
+    Tokens,
+    /// Closed-loop steps/s of the VLM policy, old path vs new.
+    Eval,
+    /// One GRPO round, old path vs new.
+    Grpo,
 }
 
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
@@ -160,11 +203,55 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         }),
         Bench::Datagen { options } => super::bench_datagen::run(options),
         Bench::Model {
+            mode: ModelBenchMode::Eval,
+            preset,
+            episodes,
+            envs,
+            max_steps,
+            size,
+            memory,
+            execute,
+            repeats,
+            ..
+        } => super::bench_paths::eval(super::bench_paths::EvalBench {
+            preset,
+            episodes: episodes.max(1),
+            envs: envs.max(1),
+            max_steps,
+            size,
+            memory,
+            execute,
+            repeats: repeats.max(1),
+        }),
+        Bench::Model {
+            mode: ModelBenchMode::Grpo,
+            preset,
+            history,
+            new_tokens,
+            size,
+            prompts,
+            completions,
+            beta,
+            repeats,
+            ..
+        } => super::bench_paths::grpo(super::bench_paths::GrpoBench {
+            preset,
+            prompts: prompts.max(1),
+            completions: completions.max(1),
+            history,
+            size,
+            beta,
+            max_completion_length: new_tokens.max(1),
+            repeats: repeats.max(1),
+        }),
+        Bench::Model {
+            mode: ModelBenchMode::Tokens,
             preset,
             batch,
             history,
             new_tokens,
             repeats,
+            ..
         } => super::bench_model::run(
             super::bench_model::ModelBench {
                 preset,

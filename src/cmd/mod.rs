@@ -6,6 +6,7 @@ pub mod bench_datagen;
 pub mod bench_env;
 pub mod bench_model;
 pub mod bench_nav;
+pub mod bench_paths;
 pub mod bench_scenes;
 pub mod datagen;
 pub mod demo;
