@@ -12,6 +12,7 @@ use env::task::SceneLibrary;
 use episodes::split::{self, FileKind};
 use episodes::EpisodeDataset;
 
+use super::args::SceneReadArgs;
 use super::eval::AgentKind;
 
 #[derive(Debug, Args)]
@@ -33,6 +34,8 @@ pub struct GenerateArgs {
     /// Episodes per held-out house in val_unseen.
     #[arg(long, default_value_t = 50)]
     pub val_unseen_per_scene: usize,
+    #[command(flatten)]
+    pub read: SceneReadArgs,
 }
 
 #[derive(Debug, Args)]
@@ -51,6 +54,8 @@ pub struct GtArgs {
     /// heading's (0: re-aim every step).
     #[arg(long, default_value_t = FollowerConfig::default().heading_slack)]
     pub heading_slack: f32,
+    #[command(flatten)]
+    pub read: SceneReadArgs,
 }
 
 pub fn generate_cmd(args: GenerateArgs) -> anyhow::Result<()> {
@@ -58,7 +63,8 @@ pub fn generate_cmd(args: GenerateArgs) -> anyhow::Result<()> {
         .scenes
         .unwrap_or_else(habitat_assets::shipped::scenes_dir);
     let splits = habitat_assets::shipped::load_splits(&scenes)?;
-    let library = SceneLibrary::new(&scenes, AgentKind::R2r.config(), NavParams::default())?;
+    let library = SceneLibrary::new(&scenes, AgentKind::R2r.config(), NavParams::default())?
+        .with_scene_up(args.read.forced());
     let config = GenerateConfig {
         seed: args.seed,
         train_per_scene: args.per_scene,
@@ -130,7 +136,8 @@ pub fn gt_cmd(args: GtArgs) -> anyhow::Result<()> {
     let scenes = args
         .scenes
         .unwrap_or_else(habitat_assets::shipped::scenes_dir);
-    let library = SceneLibrary::new(&scenes, args.agent.config(), NavParams::default())?;
+    let library = SceneLibrary::new(&scenes, args.agent.config(), NavParams::default())?
+        .with_scene_up(args.read.forced());
     let files: Vec<_> = split::discover(&args.dataset, Some(&args.split))?
         .into_iter()
         .filter(|f| f.kind == FileKind::Episodes)
@@ -153,18 +160,24 @@ pub fn gt_cmd(args: GtArgs) -> anyhow::Result<()> {
         for (id, reason) in report.failed.iter().take(10) {
             eprintln!("episode {id}: no gt: {reason}");
         }
+        for (id, d) in report.not_reached.iter().take(10) {
+            eprintln!("episode {id}: no gt: the expert stopped {d:.2} m from the goal, outside its goal radius");
+        }
+        let skipped = report.failed.len() + report.not_reached.len();
+        if skipped > 10 {
+            eprintln!("({skipped} episodes without gt in all; the counts below)");
+        }
         if report.written == 0 {
             bail!(
-                "{}: no gt entry could be made ({} episodes failed)",
+                "{}: no gt entry could be made ({skipped} episodes without gt)",
                 f.path.display(),
-                report.failed.len()
             );
         }
         let out = split::split_file(&args.dataset, &args.split, f.role, FileKind::Gt);
         gt.save(&out)
             .with_context(|| format!("writing {}", out.display()))?;
         println!(
-            "{}: {} of {} episodes, {} did not reach the goal radius, {} failed, {:.1} s",
+            "{}: {} of {} episodes, {} did not reach the goal radius, {} failed (no gt for either), {:.1} s",
             out.display(),
             report.written,
             report.episodes,

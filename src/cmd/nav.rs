@@ -9,7 +9,7 @@ use env::nav::{CacheOutcome, NavParams, PathFinder};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use super::args::parse_vec3;
+use super::args::{parse_vec3, SceneReadArgs};
 
 #[derive(Debug, Args)]
 pub struct NavArgs {
@@ -45,6 +45,8 @@ pub struct SceneOpts {
     /// Also walk on floors open to the sky (roofs, patios); by default only floors under a ceiling count.
     #[arg(long)]
     pub outdoor: bool,
+    #[command(flatten)]
+    pub read: SceneReadArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -143,13 +145,19 @@ pub fn run(args: NavArgs) -> anyhow::Result<()> {
 
 /// Loads the scene and its navigable surface (from the cache when current), reporting the cache on stderr.
 pub fn load(opts: &SceneOpts) -> anyhow::Result<PathFinder> {
-    let scene = habitat_assets::load_scene(&opts.scene)?;
+    let options = opts.read.load_options();
+    let (scene, _) = habitat_assets::load_scene_with(&opts.scene, &options)?;
     let params = NavParams {
         indoor_only: !opts.outdoor,
         ..NavParams::default()
     };
-    let (pf, outcome) =
-        PathFinder::load_or_build(&opts.scene, &scene, &opts.agent.config(), &params)?;
+    let (pf, outcome) = PathFinder::load_or_build_in_frame(
+        &opts.scene,
+        &options.frame,
+        &scene,
+        &opts.agent.config(),
+        &params,
+    )?;
     report(&opts.scene, &outcome);
     Ok(pf)
 }

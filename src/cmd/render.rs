@@ -11,7 +11,7 @@ use env::render::{
     DEFAULT_SENSOR_HEIGHT,
 };
 
-use super::args::parse_vec3;
+use super::args::{parse_vec3, SceneReadArgs};
 
 /// `vln-r1 render --scene FILE --position x,y,z --out frame.png` renders a frame;
 /// `vln-r1 render topdown --scene FILE --out map.png` draws a map.
@@ -56,9 +56,12 @@ pub struct FrameArgs {
     /// Also write depth as a 16-bit PNG in millimetres.
     #[arg(long)]
     pub depth_out: Option<PathBuf>,
-    /// Show textures and colours as authored, without the fixed light (scans with baked lighting).
+    /// Show textures and colours as authored, without the fixed light. Scans (any file without our houses'
+    /// lighting mark) are always shown so, as habitat renders them.
     #[arg(long)]
     pub unlit: bool,
+    #[command(flatten)]
+    pub read: SceneReadArgs,
     /// Output PNG.
     #[arg(long, required = true)]
     pub out: Option<PathBuf>,
@@ -77,6 +80,8 @@ pub struct TopdownArgs {
     /// Skip building the navigation surface (faster; draws the floors only).
     #[arg(long)]
     pub no_navigable: bool,
+    #[command(flatten)]
+    pub read: SceneReadArgs,
     /// Output PNG.
     #[arg(long)]
     pub out: PathBuf,
@@ -89,8 +94,12 @@ pub fn run(args: RenderArgs) -> anyhow::Result<()> {
     }
 }
 
-fn load(path: &Path) -> anyhow::Result<habitat_assets::Scene> {
-    habitat_assets::load_scene(path).with_context(|| format!("loading scene {}", path.display()))
+fn load(
+    path: &Path,
+    read: &SceneReadArgs,
+) -> anyhow::Result<(habitat_assets::Scene, habitat_assets::LoadReport)> {
+    habitat_assets::load_scene_with(path, &read.load_options())
+        .with_context(|| format!("loading scene {}", path.display()))
 }
 
 fn frame(a: FrameArgs) -> anyhow::Result<()> {
@@ -108,11 +117,11 @@ fn frame(a: FrameArgs) -> anyhow::Result<()> {
     }
     let config = RenderConfig::new(a.width, a.height, a.hfov).with_depth(a.depth_out.is_some());
     let mut renderer = Renderer::new(config)?;
-    let scene = load(&scene_path)?;
+    let (scene, report) = load(&scene_path, &a.read)?;
     let lighting = if a.unlit {
         Lighting::UNLIT
     } else {
-        Lighting::default()
+        env::task::render_lighting(report.lighting)
     };
     let data = SceneRenderData::with_lighting(&scene, lighting);
     let mut pose = CameraPose::from_agent(position, a.heading.to_radians(), a.sensor_height);
@@ -128,7 +137,7 @@ fn frame(a: FrameArgs) -> anyhow::Result<()> {
 }
 
 fn topdown(a: TopdownArgs) -> anyhow::Result<()> {
-    let scene = load(&a.scene)?;
+    let (scene, _) = load(&a.scene, &a.read)?;
     let levels = floor_levels(&scene);
     let Some(&floor_y) = levels.get(a.level) else {
         bail!(

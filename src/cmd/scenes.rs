@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use habitat_assets::house::{generate_house, write_house, House, HouseOptions};
-use habitat_assets::{load_scene_with_report, shipped, SceneMeta};
+use habitat_assets::{load_scene_with, load_scene_with_report, shipped, SceneMeta};
+
+use super::args::SceneReadArgs;
 
 #[derive(Debug, Args)]
 pub struct ScenesArgs {
@@ -19,6 +21,8 @@ pub enum ScenesCommand {
     Info {
         /// Scene file.
         file: PathBuf,
+        #[command(flatten)]
+        read: SceneReadArgs,
     },
     /// Generate procedural houses: <out>/house_<seed>.glb and .meta.json for seeds seed..seed+count.
     Generate {
@@ -43,7 +47,7 @@ pub enum ScenesCommand {
 
 pub fn run(args: ScenesArgs) -> anyhow::Result<()> {
     match args.command {
-        ScenesCommand::Info { file } => info(&file),
+        ScenesCommand::Info { file, read } => info(&file, &read),
         ScenesCommand::Generate {
             count,
             seed,
@@ -102,8 +106,8 @@ fn verify(house: &House, path: &std::path::Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn info(file: &std::path::Path) -> anyhow::Result<()> {
-    let (scene, report) = load_scene_with_report(file)?;
+fn info(file: &std::path::Path, read: &SceneReadArgs) -> anyhow::Result<()> {
+    let (scene, report) = load_scene_with(file, &read.load_options())?;
     let b = scene.bounds();
     let texels: u64 = scene
         .textures
@@ -150,6 +154,16 @@ fn info(file: &std::path::Path) -> anyhow::Result<()> {
     if !report.ignored_extensions.is_empty() {
         println!("ignored:    {}", report.ignored_extensions.join(", "));
     }
+    println!("axes:       {}", report.frame);
+    println!(
+        "lighting:   {}",
+        match report.lighting {
+            habitat_assets::SceneLighting::Lit =>
+                "lit by the renderer (marked as one of our houses)",
+            habitat_assets::SceneLighting::Baked =>
+                "baked into the textures (rendered unlit, as habitat does)",
+        }
+    );
     println!("load time:  {:.1} ms", report.load_time.as_secs_f64() * 1e3);
     let meta_path = SceneMeta::path_for(file);
     if meta_path.exists() {
