@@ -160,3 +160,76 @@ fn eval_stop_bias_moves_stop_and_is_part_of_the_resume_check() {
         String::from_utf8_lossy(&other.stderr)
     );
 }
+
+/// A checkpoint's `navigation.json` decides the memory, N, frame size and agent of `--policy model:DIR` when no
+/// flag says otherwise (so an eval of a trained navigator needs no flags), and a flag that contradicts it is
+/// refused, naming both.
+#[test]
+fn a_checkpoint_runs_with_its_recorded_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let ckpt = dir.path().join("tiny");
+    init_tiny(&ckpt, 4);
+    let settings = serde_json::json!({
+        "memory": "uniform:2",
+        "num_actions": 3,
+        "width": 56,
+        "height": 48,
+        "hfov_deg": 90.0,
+        "agent": {"height": 1.5, "radius": 0.1, "max_step": 0.2, "forward_step": 0.25,
+                  "turn_angle_deg": 15, "allow_sliding": true},
+        "stop_radius": 1.5
+    });
+    std::fs::write(ckpt.join("navigation.json"), settings.to_string()).unwrap();
+    let policy = format!("model:{}", p(&ckpt));
+    let rollout = |out: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "rollout",
+            "--policy",
+            &policy,
+            "--split",
+            "val_unseen",
+            "--episodes",
+            "1",
+            "--max-steps",
+            "4",
+            "--device",
+            "cpu",
+            "--out",
+            p(out),
+        ];
+        args.extend_from_slice(extra);
+        vln_r1(&args)
+    };
+    let out = dir.path().join("rollout");
+    ok(&rollout(&out, &["--future", "3"]));
+    let gif = find_file(&out, "gif").expect("a rollout GIF");
+    assert_eq!(image::image_dimensions(&gif).unwrap(), (56, 48));
+
+    let refused = rollout(&dir.path().join("other"), &["--width", "224"]);
+    assert!(!refused.status.success());
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        err.contains("--width 224") && err.contains("navigation.json width 56"),
+        "{err}"
+    );
+    let refused = rollout(&dir.path().join("other"), &["--memory", "uniform:4"]);
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        err.contains("uniform:4") && err.contains("uniform:2"),
+        "{err}"
+    );
+}
+
+fn find_file(dir: &Path, ext: &str) -> Option<std::path::PathBuf> {
+    for entry in std::fs::read_dir(dir).ok()? {
+        let path = entry.ok()?.path();
+        if path.is_dir() {
+            if let Some(f) = find_file(&path, ext) {
+                return Some(f);
+            }
+        } else if path.extension().is_some_and(|e| e == ext) {
+            return Some(path);
+        }
+    }
+    None
+}

@@ -13,6 +13,7 @@ pub mod image_processor;
 pub mod init;
 mod layers;
 pub mod model;
+pub mod navigation;
 pub mod pipeline;
 pub mod policy;
 pub mod processor;
@@ -32,6 +33,7 @@ pub use generate::{
 };
 pub use image_processor::{smart_resize, ImageProcessorConfig, PatchGrid};
 pub use model::{parse_kind, Qwen2VL};
+pub use navigation::NavigationSettings;
 pub use pipeline::{GeneratedText, Pipeline};
 pub use policy::{Decoding, PolicyStats, VlmPolicy, VlmPolicyConfig};
 pub use processor::{Batch, ImageInput, Processor, Prompt};

@@ -151,6 +151,20 @@ impl fmt::Display for MemorySampler {
     }
 }
 
+/// Written as its text (`long-short:4,1,4,4`), the form the CLI flags and config files use.
+impl serde::Serialize for MemorySampler {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for MemorySampler {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let text = <String as serde::Deserialize>::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 /// `uniform`, `uniform:CAP`, `long-short`, `long-short:M,D1,D2,CAP`.
 impl FromStr for MemorySampler {
     type Err = EpisodeError;
@@ -203,6 +217,16 @@ impl FromStr for MemorySampler {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn serde_uses_the_text_form_and_refuses_bad_samplers() {
+        let s: MemorySampler = "long-short:4,1,4,4".parse().unwrap();
+        let json = serde_json::to_string(&s).unwrap();
+        assert_eq!(json, r#""long-short:4,1,4,4""#);
+        assert_eq!(serde_json::from_str::<MemorySampler>(&json).unwrap(), s);
+        let err = serde_json::from_str::<MemorySampler>(r#""uniform:0""#).unwrap_err();
+        assert!(err.to_string().contains("cap"), "{err}");
+    }
 
     fn check_invariants(s: &MemorySampler, step: usize) -> Vec<usize> {
         let h = s.history(step);

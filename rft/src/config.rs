@@ -53,7 +53,40 @@ pub struct RftConfig {
     pub save_steps: usize,
     pub save_total_limit: usize,
     pub seed: u64,
+    /// Weight of the SFT term (answer-token cross-entropy on each group's expert target, the buffer's DAgger
+    /// labels) added to the GRPO loss; 0 trains GRPO alone.
+    pub sft_coef: f64,
     pub online: OnlineConfig,
+}
+
+/// Weight of each closed-loop reward term in a completion's total. A term with weight 0 is not computed; the
+/// store and the logs hold each term already weighted, so a completion's reward is the sum of its terms.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RewardWeights {
+    /// 1 when the answer parses to exactly N options.
+    pub format: f32,
+    /// TDR against the expert's next N actions (`expert_tdr`).
+    pub tdr: f32,
+    /// Geodesic progress of the N actions (`progress`).
+    pub progress: f32,
+    /// 1 for a STOP within the success distance among the N actions (`progress`).
+    pub success: f32,
+    /// Soft success of a STOP among the executed actions: `1 - min(d_goal / success distance, 1) - stop_cost`;
+    /// 0 when the executed actions do not stop (either reward mode).
+    pub outcome: f32,
+}
+
+impl Default for RewardWeights {
+    fn default() -> Self {
+        RewardWeights {
+            format: 1.0,
+            tdr: 1.0,
+            progress: 1.0,
+            success: 1.0,
+            outcome: 0.0,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -74,6 +107,10 @@ pub struct OnlineConfig {
     /// SFT data, or RFT would teach a different place to stop than SFT did. None: the follower's 0.25 m.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stop_radius: Option<f32>,
+    pub weights: RewardWeights,
+    /// Subtracted from the outcome reward of a STOP, so a STOP farther than `(1 - stop_cost)` times the success
+    /// distance scores below walking on (which scores 0).
+    pub stop_cost: f32,
 }
 
 impl Default for OnlineConfig {
@@ -86,6 +123,8 @@ impl Default for OnlineConfig {
             memory: "long-short".into(),
             buffer: 8,
             stop_radius: None,
+            weights: RewardWeights::default(),
+            stop_cost: 0.25,
         }
     }
 }
@@ -116,6 +155,7 @@ impl Default for RftConfig {
             save_steps: 50,
             save_total_limit: 2,
             seed: 0,
+            sft_coef: 0.0,
             online: OnlineConfig::default(),
         }
     }
@@ -170,6 +210,8 @@ impl RftConfig {
             ("learning_rate", self.learning_rate),
             ("weight_decay", self.weight_decay),
             ("max_grad_norm", self.max_grad_norm),
+            ("sft_coef", self.sft_coef),
+            ("online.stop_cost", f64::from(self.online.stop_cost)),
         ] {
             if !(v >= 0.0 && v.is_finite()) {
                 return bad(field, format!("must be a finite value >= 0, got {v}"));
@@ -193,6 +235,18 @@ impl RftConfig {
                     "online.stop_radius",
                     format!("must be a positive distance in metres, got {r}"),
                 );
+            }
+        }
+        let w = &self.online.weights;
+        for (field, v) in [
+            ("online.weights.format", w.format),
+            ("online.weights.tdr", w.tdr),
+            ("online.weights.progress", w.progress),
+            ("online.weights.success", w.success),
+            ("online.weights.outcome", w.outcome),
+        ] {
+            if !v.is_finite() {
+                return bad(field, format!("must be finite, got {v}"));
             }
         }
         if self
@@ -250,5 +304,21 @@ mod tests {
         std::fs::write(&path, r#"{"online": {"stop_radius": -1}}"#).unwrap();
         let err = RftConfig::from_file(&path).unwrap_err().to_string();
         assert!(err.contains("online.stop_radius"), "{err}");
+        std::fs::write(
+            &path,
+            r#"{"sft_coef": 0.5, "online": {"weights": {"outcome": 2.0}, "stop_cost": 0.1}}"#,
+        )
+        .unwrap();
+        let cfg = RftConfig::from_file(&path).unwrap();
+        assert_eq!(cfg.sft_coef, 0.5);
+        assert_eq!(cfg.online.weights.outcome, 2.0);
+        assert_eq!(cfg.online.weights.tdr, 1.0);
+        assert_eq!(cfg.online.stop_cost, 0.1);
+        std::fs::write(&path, r#"{"sft_coef": -1}"#).unwrap();
+        let err = RftConfig::from_file(&path).unwrap_err().to_string();
+        assert!(err.contains("sft_coef"), "{err}");
+        std::fs::write(&path, r#"{"online": {"weights": {"outcom": 1}}}"#).unwrap();
+        let err = RftConfig::from_file(&path).unwrap_err().to_string();
+        assert!(err.contains("outcom"), "{err}");
     }
 }

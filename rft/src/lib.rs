@@ -6,6 +6,8 @@
 //! - [`trainer`]: generation of G completions per prompt, scoring, μ policy updates, checkpoints (the
 //!   optimizer, schedule and checkpoint manager are the SFT crate's).
 //! - [`offline`]: GRPO over a sample store, writing the scored rollouts back as a sample store.
+//! - [`online`]: closed-loop GRPO; its rollouts (with the expert's labels of every visited state) are the
+//!   buffer that both the GRPO term and the SFT term ([`sft_term`], `sft_coef`) train on.
 
 pub mod config;
 pub mod error;
@@ -13,6 +15,7 @@ pub mod loss;
 pub mod offline;
 pub mod online;
 pub mod reward;
+pub mod sft_term;
 pub mod trainer;
 
 pub use config::{OnlineConfig, OnlineReward, RftConfig};

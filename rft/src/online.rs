@@ -54,6 +54,41 @@ pub struct OnlineRun {
     pub kind: Kind,
 }
 
+/// Where executing a plan from a state ends: the geodesic distance to the goal before and after, and whether
+/// the plan executed a STOP (the distance after is then where the agent stopped).
+struct PlanEnd {
+    start_distance: f32,
+    end_distance: f32,
+    stopped: bool,
+}
+
+/// Executes at most `limit` of `actions` on a copy of the body at `state`, up to and including the first STOP.
+fn execute_plan(
+    labeler: &Expert,
+    state: AgentState,
+    actions: &[Action],
+    limit: usize,
+) -> Result<PlanEnd> {
+    let scene = labeler.scene();
+    let mut body = Body::new(scene.collider.clone(), *labeler.agent(), state)?;
+    // The same distance field the environment's distance-to-goal measure uses.
+    let field = scene.pathfinder.distance_field(labeler.goal())?;
+    let start_distance = field.distance(body.position());
+    let mut stopped = false;
+    for &a in actions.iter().take(limit) {
+        if a == Action::Stop {
+            stopped = true;
+            break;
+        }
+        body.step(a);
+    }
+    Ok(PlanEnd {
+        start_distance,
+        end_distance: field.distance(body.position()),
+        stopped,
+    })
+}
+
 /// Geodesic progress and success of executing `actions` on a copy of the body at `state`.
 pub struct ProgressScore {
     pub progress: f32,
@@ -70,28 +105,82 @@ pub fn progress_score(
     n: usize,
     success_distance: f32,
 ) -> Result<ProgressScore> {
-    let scene = labeler.scene();
-    let goal = labeler.goal();
-    let mut body = Body::new(scene.collider.clone(), *labeler.agent(), state)?;
-    // The same distance field the environment's distance-to-goal measure uses.
-    let field = scene.pathfinder.distance_field(goal)?;
-    let d0 = field.distance(body.position());
-    let mut success = 0.0;
-    for &a in actions.iter().take(n) {
-        if a == Action::Stop {
-            if field.distance(body.position()) < success_distance {
-                success = 1.0;
-            }
-            break;
-        }
-        body.step(a);
-    }
-    let d1 = field.distance(body.position());
+    let end = execute_plan(labeler, state, actions, n)?;
+    let success = if end.stopped && end.end_distance < success_distance {
+        1.0
+    } else {
+        0.0
+    };
     let budget = labeler.agent().forward_step * n as f32;
     // Off the surface on both ends (inf - inf) carries no signal; one end off clamps to ±1.
-    let progress = ((d0 - d1) / budget.max(1e-6)).clamp(-1.0, 1.0);
+    let progress = ((end.start_distance - end.end_distance) / budget.max(1e-6)).clamp(-1.0, 1.0);
     let progress = if progress.is_nan() { 0.0 } else { progress };
     Ok(ProgressScore { progress, success })
+}
+
+/// The outcome reward of executing the first `execute` actions from `state`: when they contain a STOP, the
+/// distance-weighted (soft) success of stopping there, `1 - min(d_goal / success_distance, 1)`, less
+/// `stop_cost`; 0 when they do not stop. A STOP far from the goal therefore scores below walking on, and a
+/// STOP at the goal scores `1 - stop_cost` above it (ActiveVLN's soft success, with a price on stopping).
+pub fn outcome_score(
+    labeler: &Expert,
+    state: AgentState,
+    actions: &[Action],
+    execute: usize,
+    success_distance: f32,
+    stop_cost: f32,
+) -> Result<f32> {
+    let end = execute_plan(labeler, state, actions, execute)?;
+    if !end.stopped {
+        return Ok(0.0);
+    }
+    let soft = 1.0 - (end.end_distance / success_distance).min(1.0);
+    // A STOP off the surface (infinite distance) is as far as it gets.
+    let soft = if soft.is_nan() { 0.0 } else { soft };
+    Ok(soft - stop_cost)
+}
+
+/// Every weighted reward term of one completion; a term whose weight is 0 is neither computed nor stored.
+fn score_completion(
+    cfg: &RftConfig,
+    slot: &Slot,
+    text: &str,
+    target: &RewardTarget<'_>,
+    success_distance: f32,
+) -> Result<Vec<(&'static str, f32)>> {
+    let w = &cfg.online.weights;
+    let n = target.expert.len();
+    let actions = parse_options(text, target.options).unwrap_or_default();
+    let mut terms = Vec::new();
+    let mut add = |name: &'static str, weight: f32, value: f32| {
+        if weight != 0.0 {
+            terms.push((name, weight * value));
+        }
+    };
+    add("format", w.format, FormatReward.score(text, target));
+    match cfg.online.reward {
+        OnlineReward::ExpertTdr => {
+            let tdr = TimeDecayedReward::new(cfg.gamma)?;
+            add("tdr", w.tdr, tdr.score(text, target));
+        }
+        OnlineReward::Progress => {
+            let p = progress_score(&slot.labeler, slot.state, &actions, n, success_distance)?;
+            add("progress", w.progress, p.progress);
+            add("success", w.success, p.success);
+        }
+    }
+    if w.outcome != 0.0 {
+        let o = outcome_score(
+            &slot.labeler,
+            slot.state,
+            &actions,
+            cfg.online.execute,
+            success_distance,
+            cfg.online.stop_cost,
+        )?;
+        add("outcome", w.outcome, o);
+    }
+    Ok(terms)
 }
 
 /// Per-slot episode state in the collector.
@@ -272,10 +361,6 @@ fn collect(c: Collector) -> Result<()> {
     let actor = Pipeline::load(&c.actor_dir, c.device, c.kind)?;
     let num_envs = cfg.online.num_envs;
     let mut envs = VecEnv::with_envs(num_envs, c.library.clone(), c.dataset.clone(), c.env)?;
-    let rewards_tdr: Vec<Box<dyn Reward>> = vec![
-        Box::new(FormatReward),
-        Box::new(TimeDecayedReward::new(cfg.gamma)?),
-    ];
     // Episodes in a seeded order; a resumed run starts further along so it does not replay the same ones.
     let len = c.dataset.len() as u64;
     let mut dealt = c.start_round * cfg.prompts_per_step as u64;
@@ -371,22 +456,9 @@ fn collect(c: Collector) -> Result<()> {
             };
             let rl = group.sample.rl.as_mut().expect("sampled above");
             for comp in &mut rl.completions {
-                match cfg.online.reward {
-                    OnlineReward::ExpertTdr => {
-                        for r in &rewards_tdr {
-                            comp.rewards
-                                .insert(r.name().into(), r.score(&comp.text, &target));
-                        }
-                    }
-                    OnlineReward::Progress => {
-                        comp.rewards
-                            .insert("format".into(), FormatReward.score(&comp.text, &target));
-                        let acts = parse_options(&comp.text, &options).unwrap_or_default();
-                        let p =
-                            progress_score(&s.labeler, s.state, &acts, n, c.env.success_distance)?;
-                        comp.rewards.insert("progress".into(), p.progress);
-                        comp.rewards.insert("success".into(), p.success);
-                    }
+                let terms = score_completion(cfg, s, &comp.text, &target, c.env.success_distance)?;
+                for (name, v) in terms {
+                    comp.rewards.insert(name.into(), v);
                 }
             }
             let chosen = parse_options(&rl.completions[0].text, &options).ok();

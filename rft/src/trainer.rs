@@ -298,7 +298,7 @@ impl GrpoTrainer {
                 reference_lp.push(self.reference_logprobs(groups, &inputs)?);
             }
         }
-        let (mut loss_sum, mut kl_sum, mut clip_sum) = (0.0, 0.0, 0.0);
+        let (mut loss_sum, mut kl_sum, mut clip_sum, mut sft_sum) = (0.0, 0.0, 0.0, 0.0);
         let mut grad_norm = 0.0;
         let clip = self.config.clip();
         for _ in 0..self.config.num_iterations {
@@ -326,6 +326,14 @@ impl GrpoTrainer {
                     .sum(Kind::Float)
                     .double_value(&[]);
             }
+            if self.config.sft_coef > 0.0 {
+                sft_sum += crate::sft_term::backward_sft_term(
+                    &self.policy,
+                    groups,
+                    self.config.sft_coef,
+                    self.config.micro_batch_size,
+                )?;
+            }
             grad_norm = self.optimizer.clip_grad_norm(self.config.max_grad_norm);
             let lr = self.schedule.lr(self.state.optimizer_steps);
             self.optimizer.step(lr);
@@ -341,6 +349,7 @@ impl GrpoTrainer {
         log.kl = kl_sum / mu / tokens;
         log.clip_ratio = clip_sum / mu / tokens;
         log.grad_norm = grad_norm;
+        log.sft_loss = sft_sum / mu;
         log.optimize_s = started.elapsed().as_secs_f64();
         self.state.step += 1;
         Ok(log)

@@ -1,6 +1,7 @@
 //! Closed-loop pieces on the shipped world: the expert labeler drives episodes to success and its look-ahead
-//! agrees with what it then does; the progress reward scores expert actions above STOP; a short closed-loop
-//! GRPO run with a tiny random checkpoint trains and writes its rollouts.
+//! agrees with what it then does; the progress reward scores expert actions above STOP, and the outcome reward a
+//! STOP at the goal above walking on above a STOP far from it; a short closed-loop GRPO run with a tiny random
+//! checkpoint trains and writes its rollouts, and those rollouts train both SFT and GRPO (the one buffer).
 
 use std::sync::Arc;
 
@@ -10,8 +11,8 @@ use env::task::{ResetOptions, SceneLibrary, TaskDataset, VlnEnvConfig};
 use env::vec_env::VecEnv;
 use episodes::store::SampleStore;
 use episodes::{Action, EpisodeFilter};
-use rft::online::progress_score;
-use rft::{run_online, LossType, OnlineReward, OnlineRun, RftConfig};
+use rft::online::{outcome_score, progress_score};
+use rft::{run_offline, run_online, LossType, OfflineRun, OnlineReward, OnlineRun, RftConfig};
 use tch::{Device, Kind};
 
 fn world() -> (Arc<SceneLibrary>, Arc<TaskDataset>) {
@@ -59,10 +60,28 @@ fn labeler_drives_to_success_and_scores_progress() {
     if first.contains(&Action::MoveForward) {
         assert!(expert.progress > 0.0, "{first:?}");
     }
+    // Outcome: a STOP here (>= 5 m from the goal) scores the stop cost below walking on, which scores 0.
+    let far = outcome_score(&labeler, state, &[Action::Stop; 6], 6, 3.0, 0.25).unwrap();
+    assert_eq!(far, -0.25);
+    assert_eq!(
+        outcome_score(&labeler, state, &first, 1, 3.0, 0.25).unwrap(),
+        0.0
+    );
+    // Only the executed prefix counts: a STOP after it is not taken.
+    let late = [Action::TurnLeft, Action::Stop];
+    assert_eq!(
+        outcome_score(&labeler, state, &late, 1, 3.0, 0.25).unwrap(),
+        0.0
+    );
     let mut predicted: Vec<Vec<Action>> = Vec::new();
     let mut taken = Vec::new();
     loop {
         let labels = labeler.labels(state, 6).unwrap();
+        if labels[0] == Action::Stop {
+            // Where the expert stops (within its 0.25 m radius) the soft success is close to 1.
+            let at_goal = outcome_score(&labeler, state, &labels, 1, 3.0, 0.25).unwrap();
+            assert!(at_goal > 0.65 && at_goal <= 0.75, "{at_goal}");
+        }
         predicted.push(labels.clone());
         taken.push(labels[0]);
         let r = envs.step(&[(0, labels[0])]).unwrap().pop().unwrap();
@@ -151,4 +170,84 @@ fn closed_loop_run_trains_and_writes_rollouts() {
         }
         assert!(out.join("final/model.safetensors").is_file());
     }
+}
+
+#[test]
+fn the_rollout_buffer_trains_both_sft_and_grpo() {
+    let (library, dataset) = world();
+    let tmp = tempfile::tempdir().unwrap();
+    let model = tmp.path().join("tiny");
+    agent::init::init_checkpoint(agent::Preset::Tiny, 5, &model, None).unwrap();
+    let mut config = RftConfig {
+        num_generations: 2,
+        prompts_per_step: 2,
+        micro_batch_size: 4,
+        max_completion_length: 4,
+        learning_rate: 1e-3,
+        max_steps: 1,
+        sft_coef: 1.0,
+        ..RftConfig::default()
+    };
+    config.online.num_envs = 2;
+    config.online.memory = "uniform:2".into();
+    config.online.weights.outcome = 1.0;
+    let out = tmp.path().join("online");
+    let run = OnlineRun {
+        library,
+        dataset,
+        env: small_env(),
+        model: model.clone(),
+        out: out.clone(),
+        config: config.clone(),
+        device: Device::Cpu,
+        kind: Kind::Float,
+    };
+    let logs = run_online(&run, |_| {}).unwrap();
+    // The SFT term ran on the groups' expert targets: a random model's NLL is near ln(vocab) per token.
+    assert!(
+        logs[0].sft_loss > 1.0 && logs[0].sft_loss.is_finite(),
+        "{:?}",
+        logs[0]
+    );
+    assert!(
+        logs[0].rewards.contains_key("outcome"),
+        "{:?}",
+        logs[0].rewards
+    );
+    let buffer = out.join("rollouts");
+
+    // The same records train SFT (their expert targets) ...
+    let sft_run = sft::trainer::SftRun {
+        data: buffer.clone(),
+        model: model.clone(),
+        out: tmp.path().join("sft"),
+        config: sft::config::SftConfig {
+            max_steps: Some(2),
+            per_device_train_batch_size: 2,
+            device: "cpu".into(),
+            val_fraction: 0.0,
+            save_steps: 0,
+            ..sft::config::SftConfig::default()
+        },
+    };
+    let summary =
+        sft::trainer::train(&sft_run, &mut |_| std::ops::ControlFlow::Continue(())).unwrap();
+    assert_eq!(summary.steps_done, 2);
+    assert!(tmp.path().join("sft/final/model.safetensors").is_file());
+
+    // ... and GRPO (their prompts, scored against the same targets).
+    let offline = OfflineRun {
+        data: buffer,
+        model,
+        out: tmp.path().join("grpo"),
+        config: RftConfig {
+            max_steps: 1,
+            ..config
+        },
+        device: Device::Cpu,
+        kind: Kind::Float,
+    };
+    let logs = run_offline(&offline, |_| {}).unwrap();
+    assert_eq!(logs.len(), 1);
+    assert!(logs[0].rewards.contains_key("tdr"), "{:?}", logs[0].rewards);
 }

@@ -32,7 +32,11 @@ pub const PROCESSOR_FILES: [&str; 5] = [
 /// `source` (the checkpoint training started from). Each file is written atomically.
 pub fn save_model(model: &Qwen2VL, source: &Path, dir: &Path) -> Result<()> {
     model.save(dir)?;
-    for name in PROCESSOR_FILES {
+    // The navigation settings travel with the weights: a model trained from a navigator is run like it.
+    for name in PROCESSOR_FILES
+        .into_iter()
+        .chain([agent::navigation::NAVIGATION_FILE])
+    {
         let from = source.join(name);
         if !from.exists() {
             continue;

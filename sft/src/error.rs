@@ -33,6 +33,8 @@ pub enum SftError {
     Agent(#[from] agent::AgentError),
     #[error(transparent)]
     Episodes(#[from] episodes::EpisodeError),
+    #[error(transparent)]
+    Env(#[from] env::EnvError),
     #[error("libtorch: {0}")]
     Torch(#[from] tch::TchError),
 }

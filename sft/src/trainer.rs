@@ -10,7 +10,7 @@ use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use agent::{Batch, GenerationConfig, Pipeline};
+use agent::{Batch, GenerationConfig, NavigationSettings, Pipeline};
 use episodes::answer::{parse_answer, parse_options};
 use episodes::SampleStore;
 use serde::{Deserialize, Serialize};
@@ -145,6 +145,7 @@ pub fn train(
     let resume = manager.latest()?;
 
     let store = SampleStore::open(&run.data)?;
+    let navigation = navigation_settings(&run.data)?;
     let (train_idx, val_idx) = split_by_episode(&store, cfg.val_fraction)?;
     let train_idx = oversample_by_next_action(&store, &train_idx, cfg.next_action_balance)?;
     if train_idx.is_empty() {
@@ -327,7 +328,7 @@ pub fn train(
                 last_eval: last_eval.clone(),
             };
             let dir = manager.save(done, |d| {
-                save_model(&pipeline.model, &run.model, d)?;
+                save_navigator(&pipeline, run, navigation.as_ref(), d)?;
                 opt.save(&d.join(OPTIMIZER_FILE))?;
                 write_json(&d.join(TRAINER_STATE_FILE), &state)
             })?;
@@ -345,7 +346,9 @@ pub fn train(
         }
     }
     let final_dir = run.out.join(FINAL_DIR);
-    publish_dir(&final_dir, |d| save_model(&pipeline.model, &run.model, d))?;
+    publish_dir(&final_dir, |d| {
+        save_navigator(&pipeline, run, navigation.as_ref(), d)
+    })?;
     let _ = on_event(&TrainEvent::Finished { dir: &final_dir });
     Ok(summary(
         total_steps,
@@ -353,6 +356,37 @@ pub fn train(
         Some(final_dir),
         last_eval,
     ))
+}
+
+/// The observation settings of the run's data (its `datagen.json`), recorded in every checkpoint so that
+/// `--policy model:DIR` runs the model as it was trained; None for a store without one (RFT rollouts), whose
+/// checkpoints keep the settings of the model they started from.
+fn navigation_settings(data: &Path) -> Result<Option<NavigationSettings>> {
+    Ok(
+        env::datagen::read_settings(data)?.map(|(config, agent)| NavigationSettings {
+            memory: config.memory,
+            num_actions: config.num_actions,
+            width: config.width,
+            height: config.height,
+            hfov_deg: config.hfov_deg,
+            agent,
+            stop_radius: config.stop_radius,
+        }),
+    )
+}
+
+/// The model with its processor files, and the navigation settings of the data it was trained on.
+fn save_navigator(
+    pipeline: &Pipeline,
+    run: &SftRun,
+    navigation: Option<&NavigationSettings>,
+    dir: &Path,
+) -> Result<()> {
+    save_model(&pipeline.model, &run.model, dir)?;
+    if let Some(n) = navigation {
+        n.write(dir)?;
+    }
+    Ok(())
 }
 
 fn summary(

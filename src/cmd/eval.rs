@@ -22,7 +22,24 @@ pub enum AgentKind {
     Rxr,
 }
 
+impl std::fmt::Display for AgentKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            AgentKind::R2r => "r2r",
+            AgentKind::Rxr => "rxr",
+        })
+    }
+}
+
 impl AgentKind {
+    /// The kind whose body and actions are `config` exactly.
+    pub fn of(config: &AgentConfig) -> anyhow::Result<AgentKind> {
+        [AgentKind::R2r, AgentKind::Rxr]
+            .into_iter()
+            .find(|k| k.config() == *config)
+            .with_context(|| format!("{config:?} is neither the r2r nor the rxr agent"))
+    }
+
     pub fn config(self) -> AgentConfig {
         match self {
             AgentKind::R2r => AgentConfig::r2r(),
@@ -38,12 +55,14 @@ pub struct TaskArgs {
     /// Qwen2-VL checkpoint, e.g. `vln-r1 sft`'s OUT/final).
     #[arg(long)]
     pub policy: String,
-    /// model:DIR only: history frames shown (must match the training data's `datagen --memory`).
-    #[arg(long, default_value = "long-short")]
-    pub memory: episodes::MemorySampler,
-    /// model:DIR only: N, the actions the prompt asks for (must match `datagen --future`).
-    #[arg(long, default_value_t = 6)]
-    pub future: usize,
+    /// model:DIR only: history frames shown (the training data's `datagen --memory`). Default: the
+    /// checkpoint's navigation.json, else long-short.
+    #[arg(long)]
+    pub memory: Option<episodes::MemorySampler>,
+    /// model:DIR only: N, the actions the prompt asks for (`datagen --future`). Default: the checkpoint's
+    /// navigation.json, else 6.
+    #[arg(long)]
+    pub future: Option<usize>,
     /// model:DIR only: how many of the N predicted actions run before the model is asked again.
     #[arg(long, default_value_t = 1)]
     pub execute: usize,
@@ -74,18 +93,114 @@ pub struct TaskArgs {
     /// Run seed; each episode's seed is derived from it and the episode id.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    #[arg(long, value_enum, default_value = "r2r")]
-    pub agent: AgentKind,
+    /// Agent body and actions. Default: the checkpoint's navigation.json for model:DIR, else r2r.
+    #[arg(long, value_enum)]
+    pub agent: Option<AgentKind>,
     /// Episode step cap (STOP counts).
     #[arg(long, default_value_t = env::task::DEFAULT_MAX_STEPS)]
     pub max_steps: u32,
-    /// RGB sensor width, height (pixels) and horizontal field of view (degrees).
-    #[arg(long, default_value_t = 224)]
+    /// RGB sensor width, height (pixels) and horizontal field of view (degrees). Default: the checkpoint's
+    /// navigation.json for model:DIR, else 224 x 224 at 90.
+    #[arg(long)]
+    pub width: Option<u32>,
+    #[arg(long)]
+    pub height: Option<u32>,
+    #[arg(long)]
+    pub hfov: Option<f32>,
+}
+
+/// The observation and action settings of a run: each flag as given, else what the checkpoint of a
+/// `model:DIR` policy was trained with (its `navigation.json`), else the defaults. A flag that contradicts the
+/// checkpoint is refused: a model run with other frames, memory or actions than it learned is not that model.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RunSettings {
+    pub memory: episodes::MemorySampler,
+    pub future: usize,
+    pub agent: AgentKind,
     pub width: u32,
-    #[arg(long, default_value_t = 224)]
     pub height: u32,
-    #[arg(long, default_value_t = 90.0)]
     pub hfov: f32,
+}
+
+impl RunSettings {
+    fn resolve(args: &TaskArgs, spec: &PolicySpec) -> anyhow::Result<RunSettings> {
+        let dir = model_dir(spec);
+        let checkpoint = match dir {
+            Some(d) => agent::NavigationSettings::read(Path::new(d))?,
+            None => None,
+        };
+        let from = |field: &str| {
+            format!(
+                "{}/{} {field}",
+                dir.unwrap_or_default(),
+                agent::navigation::NAVIGATION_FILE
+            )
+        };
+        let c = checkpoint.as_ref();
+        let agent = match c {
+            Some(n) => Some(AgentKind::of(&n.agent).with_context(|| from("agent"))?),
+            None => None,
+        };
+        Ok(RunSettings {
+            memory: pick(
+                "--memory",
+                args.memory,
+                c.map(|n| n.memory),
+                &from("memory"),
+            )?
+            .unwrap_or(episodes::MemorySampler::LONG_SHORT),
+            future: pick(
+                "--future",
+                args.future,
+                c.map(|n| n.num_actions),
+                &from("num_actions"),
+            )?
+            .unwrap_or(6),
+            agent: pick("--agent", args.agent, agent, &from("agent"))?.unwrap_or(AgentKind::R2r),
+            width: pick("--width", args.width, c.map(|n| n.width), &from("width"))?.unwrap_or(224),
+            height: pick(
+                "--height",
+                args.height,
+                c.map(|n| n.height),
+                &from("height"),
+            )?
+            .unwrap_or(224),
+            hfov: pick(
+                "--hfov",
+                args.hfov,
+                c.map(|n| n.hfov_deg),
+                &from("hfov_deg"),
+            )?
+            .unwrap_or(90.0),
+        })
+    }
+}
+
+/// The flag's value, else the checkpoint's; both given and different is an error naming both.
+fn pick<T: PartialEq + std::fmt::Display>(
+    flag: &str,
+    given: Option<T>,
+    checkpoint: Option<T>,
+    source: &str,
+) -> anyhow::Result<Option<T>> {
+    match (given, checkpoint) {
+        (Some(g), Some(c)) if g != c => bail!(
+            "{flag} {g} contradicts {source} {c}, the setting the checkpoint was trained with; \
+             drop the flag"
+        ),
+        (Some(g), _) => Ok(Some(g)),
+        (None, c) => Ok(c),
+    }
+}
+
+/// The checkpoint directory of a `model:DIR` policy.
+fn model_dir(spec: &PolicySpec) -> Option<&str> {
+    match spec {
+        PolicySpec::External { kind, arg } if kind == "model" => {
+            arg.as_deref().filter(|d| !d.is_empty())
+        }
+        _ => None,
+    }
 }
 
 pub use env::split_inputs::LoadedSplit;
@@ -116,16 +231,18 @@ pub struct Task {
     pub dataset: Arc<TaskDataset>,
     pub selection: Vec<usize>,
     pub spec: PolicySpec,
+    pub settings: RunSettings,
 }
 
 impl TaskArgs {
     pub fn load(&self) -> anyhow::Result<Task> {
         let spec: PolicySpec = self.policy.parse()?;
+        let settings = RunSettings::resolve(self, &spec)?;
         let loaded = load_split(
             self.dataset.as_deref(),
             self.scenes.as_deref(),
             &self.split,
-            self.agent,
+            settings.agent,
         )?;
         let selection = env::split_inputs::first_episodes(&loaded, &self.split, self.episodes)?;
         let LoadedSplit {
@@ -139,16 +256,19 @@ impl TaskArgs {
             dataset,
             selection,
             spec,
+            settings,
         })
     }
+}
 
-    pub fn env_config(&self, sensors: Sensors) -> VlnEnvConfig {
+impl Task {
+    pub fn env_config(&self, args: &TaskArgs, sensors: Sensors) -> VlnEnvConfig {
         VlnEnvConfig {
-            max_steps: self.max_steps,
+            max_steps: args.max_steps,
             sensors,
-            width: self.width,
-            height: self.height,
-            hfov_deg: self.hfov,
+            width: self.settings.width,
+            height: self.settings.height,
+            hfov_deg: self.settings.hfov,
             ..VlnEnvConfig::default()
         }
     }
@@ -156,16 +276,17 @@ impl TaskArgs {
 
 /// The policy of a spec: the env baselines, or `model:DIR` (the VLM policy, which needs libtorch and so
 /// cannot live in `env`).
-pub fn build_policy(spec: &PolicySpec, args: &TaskArgs) -> anyhow::Result<Box<dyn Policy>> {
+pub fn build_policy(task: &Task, args: &TaskArgs) -> anyhow::Result<Box<dyn Policy>> {
+    let spec = &task.spec;
     match spec {
-        PolicySpec::External { kind, arg } if kind == "model" => {
-            let Some(dir) = arg.as_deref().filter(|d| !d.is_empty()) else {
+        PolicySpec::External { kind, .. } if kind == "model" => {
+            let Some(dir) = model_dir(spec) else {
                 bail!("policy {spec}: model needs a checkpoint directory: model:DIR");
             };
             let device = sft::config::parse_device(&args.device)?;
             let config = agent::VlmPolicyConfig {
-                memory: args.memory,
-                num_actions: args.future,
+                memory: task.settings.memory,
+                num_actions: task.settings.future,
                 execute: args.execute,
                 decoding: args.decoding,
                 stop_bias: args.stop_bias,
@@ -206,7 +327,7 @@ fn safe(s: &str) -> String {
 
 pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     let task = args.task.load()?;
-    let mut policy = build_policy(&task.spec, &args.task)?;
+    let mut policy = build_policy(&task, &args.task)?;
     let out = args.out.clone().unwrap_or_else(|| {
         Path::new("out/eval").join(format!(
             "{}-{}-seed{}",
@@ -216,7 +337,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         ))
     });
     let dir = EvalDir::new(&out);
-    let config = args.task.env_config(policy.sensors());
+    let config = task.env_config(&args.task, policy.sensors());
     let spec = EvalSpec {
         policy: policy.name(),
         dataset: task.dataset_dir.display().to_string(),

@@ -65,9 +65,9 @@ impl EpisodeObserver for Progress {
 
 pub fn run(args: RolloutArgs) -> anyhow::Result<()> {
     let task = args.task.load()?;
-    let mut policy: Box<dyn Policy> = build_policy(&task.spec, &args.task)?;
+    let mut policy: Box<dyn Policy> = build_policy(&task, &args.task)?;
     // The video needs frames even when the policy does not look at them.
-    let config = args.task.env_config(policy.sensors().union(Sensors::RGB));
+    let config = task.env_config(&args.task, policy.sensors().union(Sensors::RGB));
     let envs = args.envs.clamp(1, task.selection.len());
     let mut vec_env = VecEnv::with_envs(envs, task.library.clone(), task.dataset.clone(), config)?;
     let bar = indicatif::ProgressBar::new(task.selection.len() as u64);

@@ -492,6 +492,17 @@ fn remove_temp_dirs(out: &Path) -> Result<()> {
     Ok(())
 }
 
+/// What a datagen output directory was made with: its `datagen.json`'s generation settings and agent; None
+/// when `dir` has no such file (a store written by something else, such as RFT's rollouts).
+pub fn read_settings(dir: &Path) -> Result<Option<(DatagenConfig, AgentConfig)>> {
+    let path = dir.join(SETTINGS_FILE);
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let s: Settings = episodes::file::read_json(&path)?;
+    Ok(Some((s.config, s.agent)))
+}
+
 fn check_settings(out: &Path, want: &Settings) -> Result<()> {
     let path = out.join(SETTINGS_FILE);
     if path.is_file() {

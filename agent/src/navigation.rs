@@ -1,0 +1,134 @@
+//! What a navigation checkpoint was trained with: `navigation.json` beside its weights (memory sampler, N,
+//! frame size and field of view, agent, the expert's stop radius). `--policy model:DIR` runs a checkpoint with
+//! these, so an eval repeats none of them, and a flag that contradicts them is refused.
+//!
+//! SFT writes it from its sample store's `datagen.json`; every later stage (SFT from that model, offline and
+//! closed-loop RFT) copies it from the model it started from (see `sft::checkpoint::save_model`).
+
+use std::path::Path;
+
+use env::body::AgentConfig;
+use episodes::MemorySampler;
+use serde::{Deserialize, Serialize};
+
+use crate::checkpoint::write_atomic;
+use crate::error::{AgentError, Result};
+
+/// File name inside a checkpoint directory.
+pub const NAVIGATION_FILE: &str = "navigation.json";
+
+/// The observation and action settings a navigation checkpoint expects.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NavigationSettings {
+    /// History frames shown (the data's `datagen --memory`).
+    pub memory: MemorySampler,
+    /// N, the actions each answer predicts (`datagen --future`).
+    pub num_actions: usize,
+    /// RGB frame size and horizontal field of view of the training frames.
+    pub width: u32,
+    pub height: u32,
+    pub hfov_deg: f32,
+    /// The body and action space the actions were labelled with.
+    pub agent: AgentConfig,
+    /// The expert's STOP radius of the labels (`datagen --stop-radius`); None: the gt actions as they were.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_radius: Option<f32>,
+}
+
+impl NavigationSettings {
+    /// The settings of checkpoint `dir`; None when it has no `navigation.json` (a model not trained here).
+    pub fn read(dir: &Path) -> Result<Option<NavigationSettings>> {
+        let path = dir.join(NAVIGATION_FILE);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(AgentError::io(&path, e)),
+        };
+        let settings: NavigationSettings = serde_json::from_str(&text)
+            .map_err(|e| AgentError::Input(format!("{}: {e}", path.display())))?;
+        settings
+            .validate()
+            .map_err(|m| AgentError::Input(format!("{}: {m}", path.display())))?;
+        Ok(Some(settings))
+    }
+
+    /// Writes `dir/navigation.json` atomically.
+    pub fn write(&self, dir: &Path) -> Result<()> {
+        let json = serde_json::to_string_pretty(self).expect("settings serialise");
+        write_atomic(&dir.join(NAVIGATION_FILE), json.as_bytes())
+    }
+
+    fn validate(&self) -> std::result::Result<(), String> {
+        if self.num_actions == 0 {
+            return Err("num_actions must be at least 1".into());
+        }
+        if self.width == 0 || self.height == 0 {
+            return Err(format!(
+                "width and height must be positive, got {}x{}",
+                self.width, self.height
+            ));
+        }
+        if !(self.hfov_deg > 0.0 && self.hfov_deg < 180.0) {
+            return Err(format!(
+                "hfov_deg must be in (0, 180), got {}",
+                self.hfov_deg
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> NavigationSettings {
+        NavigationSettings {
+            memory: "long-short:1,1,1,1".parse().unwrap(),
+            num_actions: 6,
+            width: 112,
+            height: 112,
+            hfov_deg: 90.0,
+            agent: AgentConfig::r2r(),
+            stop_radius: Some(1.5),
+        }
+    }
+
+    #[test]
+    fn round_trip_and_absent_file() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(NavigationSettings::read(dir.path()).unwrap(), None);
+        settings().write(dir.path()).unwrap();
+        assert_eq!(
+            NavigationSettings::read(dir.path()).unwrap(),
+            Some(settings())
+        );
+    }
+
+    #[test]
+    fn bad_files_name_the_file_and_field() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(NAVIGATION_FILE);
+        let mut bad = serde_json::to_value(settings()).unwrap();
+        bad["width"] = 0.into();
+        std::fs::write(&path, bad.to_string()).unwrap();
+        let err = NavigationSettings::read(dir.path())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("navigation.json") && err.contains("width"),
+            "{err}"
+        );
+        bad["width"] = 112.into();
+        bad["memory"] = "sometimes".into();
+        std::fs::write(&path, bad.to_string()).unwrap();
+        let err = NavigationSettings::read(dir.path())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("navigation.json") && err.contains("memory"),
+            "{err}"
+        );
+    }
+}

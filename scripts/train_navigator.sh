@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Trains the committed navigator (agent/checkpoints/tiny-nav) from scratch on the shipped train split, the
+# VLN-R1 way plus the shared buffer:
+#   1. datagen: the expert's gt replays and perturbed expert runs (recovery states), labels that stop within
+#      1.5 m of the goal, 112x112 frames, one history frame;
+#   2. model init --preset tiny;
+#   3. sft on that store (next-action balanced);
+#   4. rounds of closed-loop training through the one rollout buffer (`rft --online`): the current policy
+#      drives the train episodes, the expert labels every state it reaches (DAgger), and each round trains the
+#      SFT term on those labels next to GRPO on the sampled completions (TDR + format + outcome reward);
+#   5. after each stage, eval on the first 60 val_seen episodes (the learning curve; val_unseen is never used
+#      to choose anything);
+#   6. publish: the last round's model and its logs into agent/checkpoints/tiny-nav (or $PUBLISH).
+#
+# Usage: scripts/train_navigator.sh [RUN_DIR]   (default $VLN_NAV_RUN or ~/runs/tiny-nav)
+# RUN_DIR should live outside the work tree: every stage resumes from what is there, so an interrupted run
+# (or one continued in a later session) is the same command again. Env: ROUNDS (closed-loop stages, 4),
+# ROUND_STEPS (GRPO rounds per stage, 150), SFT_STEPS (12000), THREADS (2), BIN (the CLI; default: build the
+# release binary), SKIP_PUBLISH=1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+RUN=${1:-${VLN_NAV_RUN:-$HOME/runs/tiny-nav}}
+ROUNDS=${ROUNDS:-4}
+ROUND_STEPS=${ROUND_STEPS:-150}
+SFT_STEPS=${SFT_STEPS:-12000}
+THREADS=${THREADS:-2}
+PUBLISH=${PUBLISH:-$ROOT/agent/checkpoints/tiny-nav}
+if [ -z "${BIN:-}" ]; then
+  . scripts/bootstrap.sh
+  cargo build --release --locked
+  BIN=$ROOT/target/release/vln-r1
+fi
+# libtorch's OpenMP threads spin-wait by default, which costs 10x on a machine whose cores are shared.
+export OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=$THREADS
+mkdir -p "$RUN"
+log() { echo "== $(date -u +%FT%TZ) $*" | tee -a "$RUN/train.log"; }
+stage() { # stage NAME CMD...: runs CMD unless RUN/NAME.done exists; records the command and its wall time.
+  local name=$1; shift
+  [ -f "$RUN/$name.done" ] && { log "$name: done before"; return; }
+  log "$name: $*"
+  local t0=$SECONDS
+  "$@" 2>&1 | tee -a "$RUN/$name.log"
+  log "$name: finished in $((SECONDS - t0)) s"
+  touch "$RUN/$name.done"
+}
+FRAMES=(--width 112 --height 112)
+EVAL=(eval --split val_seen --episodes 60 --envs 60 --max-steps 500 --seed 0 --execute 6 --device cpu)
+
+stage datagen "$BIN" datagen --split train "${FRAMES[@]}" --memory long-short:1,1,1,1 \
+  --perturbed-runs 4 --stop-radius 1.5 --out "$RUN/data"
+stage init "$BIN" model init --preset tiny --out "$RUN/init"
+stage sft "$BIN" sft --data "$RUN/data" --model "$RUN/init" --out "$RUN/sft" \
+  --config sft/configs/tiny-cpu.json --threads "$THREADS" --max-steps "$SFT_STEPS" \
+  --next-action-balance 0.5 --eval-steps 1000 --save-steps 500 --save-total-limit 2
+stage eval-sft "$BIN" "${EVAL[@]}" --policy "model:$RUN/sft/final" --out "$RUN/eval/sft"
+
+# The round config with this run's length (a resumed round must see the same config).
+python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); c["max_steps"]=int(sys.argv[2]); json.dump(c,open(sys.argv[3],"w"),indent=1)' \
+  scripts/navigator_round.json "$ROUND_STEPS" "$RUN/round.json"
+prev=$RUN/sft/final
+for r in $(seq 1 "$ROUNDS"); do
+  stage "round$r" "$BIN" rft --online --split train --model "$prev" --out "$RUN/round$r" \
+    --config "$RUN/round.json" "${FRAMES[@]}" --threads "$THREADS"
+  stage "eval-round$r" "$BIN" "${EVAL[@]}" --policy "model:$RUN/round$r/final" --out "$RUN/eval/round$r"
+  prev=$RUN/round$r/final
+done
+
+log "learning curve (val_seen, first 60 episodes):"
+for d in "$RUN"/eval/*/; do
+  python3 -c 'import json,sys; m=json.load(open(sys.argv[1]+"metrics.json")); print(sys.argv[2], {k: m[k] for k in ("success","oracle_success","spl","distance_to_goal") if k in m})' \
+    "$d" "$(basename "$d")" | tee -a "$RUN/train.log"
+done
+if [ -z "${SKIP_PUBLISH:-}" ]; then
+  rm -rf "$PUBLISH.tmp" && mkdir -p "$PUBLISH.tmp"
+  cp "$prev"/* "$PUBLISH.tmp/"
+  cp "$RUN/train.log" "$PUBLISH.tmp/training_log.txt"
+  mkdir -p "$PUBLISH.tmp/metrics" && cp "$RUN/sft/metrics.jsonl" "$PUBLISH.tmp/metrics/sft.jsonl"
+  for r in $(seq 1 "$ROUNDS"); do cp "$RUN/round$r/metrics.jsonl" "$PUBLISH.tmp/metrics/round$r.jsonl"; done
+  rm -rf "$PUBLISH" && mv "$PUBLISH.tmp" "$PUBLISH"
+  log "published $prev to $PUBLISH"
+fi
