@@ -357,7 +357,10 @@ fn collect(c: Collector) -> Result<()> {
         .online
         .memory
         .parse()
-        .map_err(|_| RftError::config("--config", "online.memory", "not a memory sampler"))?;
+        // Validated with the config; the sampler's own message if it still fails.
+        .map_err(|e: episodes::EpisodeError| {
+            RftError::config("--config", "online.memory", e.to_string())
+        })?;
     let actor = Pipeline::load(&c.actor_dir, c.device, c.kind)?;
     let num_envs = cfg.online.num_envs;
     let mut envs = VecEnv::with_envs(num_envs, c.library.clone(), c.dataset.clone(), c.env)?;
@@ -416,39 +419,31 @@ fn collect(c: Collector) -> Result<()> {
         if let Some(w) = latest {
             load_weights(&actor, &w)?;
         }
+        // Slots with queued actions step on; the others decide, all in one batched generation.
         let mut actions = Vec::with_capacity(num_envs);
-        let mut outgoing = Vec::new();
+        let mut deciding = Vec::new();
         for (slot_index, slot) in slots.iter_mut().enumerate() {
             let s = slot.as_mut().expect("every slot holds an episode");
-            if let Some(a) = s.queue.pop_front() {
-                actions.push((slot_index, a));
-                continue;
+            match s.queue.pop_front() {
+                Some(a) => actions.push((slot_index, a)),
+                None => {
+                    decision += 1;
+                    deciding.push((slot_index, decision_group(&actor, &memory, s, n)?, decision));
+                }
             }
-            decision += 1;
-            let expert = s.labeler.labels(s.state, n)?;
-            let step = s.frames.len() - 1;
-            let history = memory.history(step);
-            let chat = navigation_chat(
-                &s.prompt,
-                &s.instruction,
-                history.iter().map(|&k| (*s.frames[k]).clone()).collect(),
-                (*s.frames[step]).clone(),
-            )?;
-            let prompt = actor.processor.process_chat(&chat, true)?;
-            let sample = Sample {
-                episode_id: s.episode_id.clone(),
-                trajectory_id: Some(format!("online-{}", s.run_index)),
-                scene_id: Some(s.scene_id.clone()),
-                step: step as u32,
-                instruction: s.instruction.clone(),
-                history_frames: history.iter().map(|&k| s.frame_paths[k].clone()).collect(),
-                current_frame: s.frame_paths[step].clone(),
-                prompt: s.prompt,
-                target: expert.clone(),
-                rl: None,
-            };
-            let mut group = Group { sample, prompt };
-            sample_group(&actor, cfg, &mut group, decision)?;
+        }
+        let mut groups: Vec<Group> = deciding.iter().map(|(_, g, _)| g.clone()).collect();
+        let seeds: Vec<u64> = deciding
+            .iter()
+            .map(|&(_, _, d)| mix_seed(cfg.seed, d, 0))
+            .collect();
+        sample_groups(&actor, cfg, &mut groups, &seeds)?;
+        let mut outgoing = Vec::with_capacity(groups.len());
+        for ((slot_index, _, _), mut group) in deciding.into_iter().zip(groups) {
+            let s = slots[slot_index]
+                .as_mut()
+                .expect("every slot holds an episode");
+            let expert = group.sample.target.clone();
             let options = s.prompt.options();
             let target = RewardTarget {
                 expert: &expert,
@@ -478,6 +473,7 @@ fn collect(c: Collector) -> Result<()> {
                 },
             ));
         }
+        actions.sort_by_key(|&(slot_index, _)| slot_index);
         let results = envs.step(&actions)?;
         for (&(slot_index, _), r) in actions.iter().zip(results) {
             let slot = slots[slot_index]
@@ -509,9 +505,50 @@ fn collect(c: Collector) -> Result<()> {
     }
 }
 
-/// G completions of one group with the actor (seeded by the decision counter).
-fn sample_group(actor: &Pipeline, cfg: &RftConfig, group: &mut Group, decision: u64) -> Result<()> {
-    let batch = actor.collate(&vec![group.prompt.clone(); cfg.num_generations])?;
+/// The record and tokenised prompt of a slot's decision at its current state, with the expert's next N
+/// actions from that state as the target (the buffer's label for both the SFT and the GRPO term).
+fn decision_group(
+    actor: &Pipeline,
+    memory: &MemorySampler,
+    s: &mut Slot,
+    n: usize,
+) -> Result<Group> {
+    let expert = s.labeler.labels(s.state, n)?;
+    let step = s.frames.len() - 1;
+    let history = memory.history(step);
+    let chat = navigation_chat(
+        &s.prompt,
+        &s.instruction,
+        history.iter().map(|&k| (*s.frames[k]).clone()).collect(),
+        (*s.frames[step]).clone(),
+    )?;
+    let prompt = actor.processor.process_chat(&chat, true)?;
+    let sample = Sample {
+        episode_id: s.episode_id.clone(),
+        trajectory_id: Some(format!("online-{}", s.run_index)),
+        scene_id: Some(s.scene_id.clone()),
+        step: step as u32,
+        instruction: s.instruction.clone(),
+        history_frames: history.iter().map(|&k| s.frame_paths[k].clone()).collect(),
+        current_frame: s.frame_paths[step].clone(),
+        prompt: s.prompt,
+        target: expert,
+        rl: None,
+    };
+    Ok(Group { sample, prompt })
+}
+
+/// G completions for each group with the actor, all groups in one batched generation (one prefill per
+/// prompt); group k draws from `seeds[k]` only, so it samples what a call for it alone would.
+fn sample_groups(
+    actor: &Pipeline,
+    cfg: &RftConfig,
+    groups: &mut [Group],
+    seeds: &[u64],
+) -> Result<()> {
+    if groups.is_empty() {
+        return Ok(());
+    }
     let gen = agent::GenerationConfig {
         max_new_tokens: cfg.max_completion_length,
         do_sample: true,
@@ -519,19 +556,22 @@ fn sample_group(actor: &Pipeline, cfg: &RftConfig, group: &mut Group, decision: 
         top_p: cfg.top_p,
         top_k: cfg.top_k,
         stop_token_ids: Vec::new(),
-        seed: mix_seed(cfg.seed, decision, 0),
+        seed: 0,
     };
-    let completions = actor
-        .generate_batch(&batch, &gen)?
-        .into_iter()
-        .map(|o| episodes::store::Completion {
-            text: o.text,
-            token_ids: o.generation.token_ids.iter().map(|&t| t as u32).collect(),
-            logprobs: o.generation.logprobs,
-            ..Default::default()
-        })
-        .collect();
-    group.sample.rl = Some(episodes::store::RlFields { completions });
+    let prompts: Vec<agent::Prompt> = groups.iter().map(|g| g.prompt.clone()).collect();
+    let sampled = actor.generate_groups(&prompts, cfg.num_generations, &gen, seeds)?;
+    for (group, outputs) in groups.iter_mut().zip(sampled) {
+        let completions = outputs
+            .into_iter()
+            .map(|o| episodes::store::Completion {
+                text: o.text,
+                token_ids: o.generation.token_ids.iter().map(|&t| t as u32).collect(),
+                logprobs: o.generation.logprobs,
+                ..Default::default()
+            })
+            .collect();
+        group.sample.rl = Some(episodes::store::RlFields { completions });
+    }
     Ok(())
 }
 
