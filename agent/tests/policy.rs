@@ -219,3 +219,26 @@ fn a_stop_bias_moves_the_stop_decision_and_needs_constrained_decoding() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn reused_frame_features_and_jump_forward_decide_as_the_repeated_work() {
+    let dir = tiny_checkpoint("reuse");
+    // long-short memory over 12 decisions: frames come back into the history again and again.
+    let config = |reuse_vision, jump_forward| VlmPolicyConfig {
+        memory: "long-short:4,1,4,4".parse().unwrap(),
+        num_actions: 3,
+        execute: 1,
+        reuse_vision,
+        jump_forward,
+        stop_bias: -1e4,
+        ..VlmPolicyConfig::default()
+    };
+    let mut env = make_env();
+    let mut old = VlmPolicy::load(&dir, Device::Cpu, None, config(false, false)).unwrap();
+    let mut new = VlmPolicy::load(&dir, Device::Cpu, None, config(true, true)).unwrap();
+    let repeated = play(&mut old, &mut env, 12);
+    assert_eq!(repeated.len(), 12, "{repeated:?}");
+    assert_eq!(play(&mut new, &mut env, 12), repeated);
+    assert_eq!(new.stats(), old.stats());
+    let _ = std::fs::remove_dir_all(&dir);
+}
