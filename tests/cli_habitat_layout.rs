@@ -203,6 +203,29 @@ fn a_habitat_layout_dataset_runs_end_to_end_with_no_flags() {
         "{skipped}"
     );
 
+    // `--scene-up y` reads the same Z-up files as authored Y-up: every episode's points miss the floor.
+    let forced = dir.path().join("eval-y");
+    ok(&vln_r1(&[
+        "eval",
+        "--policy",
+        "oracle",
+        "--dataset",
+        p(&data),
+        "--scenes",
+        p(&scenes),
+        "--scene-up",
+        "y",
+        "--out",
+        p(&forced),
+    ]));
+    let results = std::fs::read_to_string(forced.join("results.jsonl")).unwrap();
+    assert!(
+        results
+            .lines()
+            .all(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["not_run"].is_string()),
+        "{results}"
+    );
+
     let store = dir.path().join("store");
     ok(&vln_r1(&[
         "datagen",

@@ -28,11 +28,23 @@ pub fn load_split(
     split: &str,
     agent: AgentConfig,
 ) -> Result<LoadedSplit> {
+    load_split_reading(dataset, scenes, split, agent, None)
+}
+
+/// [`load_split`] with the scene files' axis convention forced (`--scene-up`); None: habitat's rule (up +Z,
+/// or what a scene dataset config at the root of the scenes says).
+pub fn load_split_reading(
+    dataset: Option<&Path>,
+    scenes: Option<&Path>,
+    split: &str,
+    agent: AgentConfig,
+    scene_up: Option<habitat_assets::SceneUp>,
+) -> Result<LoadedSplit> {
     let dataset_dir =
         dataset.map_or_else(crate::episode_gen::shipped_dataset_dir, Path::to_path_buf);
     let scenes = scenes.map_or_else(habitat_assets::shipped::scenes_dir, Path::to_path_buf);
     let dataset = TaskDataset::load_split(&dataset_dir, split, &EpisodeFilter::default())?;
-    let library = SceneLibrary::new(&scenes, agent, NavParams::default())?;
+    let library = SceneLibrary::new(&scenes, agent, NavParams::default())?.with_scene_up(scene_up);
     Ok(LoadedSplit {
         dataset_dir,
         library: Arc::new(library),

@@ -13,6 +13,7 @@ use episodes::{Action, MemorySampler, PromptConfig, Sample};
 use rft::{Group, GrpoTrainer, LossType, RftConfig};
 use tch::{Device, Kind};
 
+use super::args::SceneReadArgs;
 use super::eval::{load_split, AgentKind};
 
 /// The demo's closed-loop settings by default (60 envs, 112x112, long-short:4,1,4,4, execute 6).
@@ -32,7 +33,13 @@ pub fn eval(b: EvalBench) -> anyhow::Result<()> {
     let tmp = tempfile::tempdir().context("creating a temp dir")?;
     let ckpt = tmp.path().join("ckpt");
     agent::init::init_checkpoint(b.preset, 0, &ckpt, Some(Kind::Float))?;
-    let split = load_split(None, None, "val_unseen", AgentKind::R2r)?;
+    let split = load_split(
+        None,
+        None,
+        "val_unseen",
+        AgentKind::R2r,
+        &SceneReadArgs::default(),
+    )?;
     let selection: Vec<usize> = (0..b.episodes.min(split.dataset.len())).collect();
     let config = VlnEnvConfig {
         max_steps: b.max_steps,

@@ -13,6 +13,7 @@ use env::datagen::{
 };
 use episodes::MemorySampler;
 
+use super::args::SceneReadArgs;
 use super::eval::{load_split, AgentKind};
 
 #[derive(Debug, Args)]
@@ -51,6 +52,8 @@ pub struct DatagenOptions {
     /// Directory that the episodes' scene_id paths are relative to; default: habitat_assets/scenes.
     #[arg(long)]
     pub scenes: Option<PathBuf>,
+    #[command(flatten)]
+    pub scene_read: SceneReadArgs,
     /// Agent body and action space (decides the turn angle the prompt states).
     #[arg(long, value_enum, default_value = "r2r")]
     pub agent: AgentKind,
@@ -111,6 +114,7 @@ impl DatagenOptions {
             self.scenes.as_deref(),
             &self.split,
             self.agent,
+            &self.scene_read,
         )?;
         Ok(env::split_inputs::datagen_input(
             loaded,

@@ -13,6 +13,8 @@ use env::policy::{Policy, PolicySpec};
 use env::task::{SceneLibrary, Sensors, TaskDataset, VlnEnvConfig};
 use env::vec_env::VecEnv;
 
+use super::args::SceneReadArgs;
+
 /// The agent body and action space.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum AgentKind {
@@ -87,6 +89,8 @@ pub struct TaskArgs {
     /// Directory that the episodes' scene_id paths are relative to; default: habitat_assets/scenes.
     #[arg(long)]
     pub scenes: Option<PathBuf>,
+    #[command(flatten)]
+    pub scene_read: SceneReadArgs,
     /// Only the first N episodes of the split.
     #[arg(long)]
     pub episodes: Option<usize>,
@@ -213,15 +217,18 @@ pub fn load_split(
     scenes: Option<&Path>,
     split: &str,
     agent: AgentKind,
+    scene_read: &SceneReadArgs,
 ) -> anyhow::Result<LoadedSplit> {
-    env::split_inputs::load_split(dataset, scenes, split, agent.config()).with_context(|| {
-        format!(
-            "loading split {split} of {}",
-            dataset
-                .map_or_else(env::episode_gen::shipped_dataset_dir, Path::to_path_buf)
-                .display()
-        )
-    })
+    let scene_up = scene_read.forced();
+    env::split_inputs::load_split_reading(dataset, scenes, split, agent.config(), scene_up)
+        .with_context(|| {
+            format!(
+                "loading split {split} of {}",
+                dataset
+                    .map_or_else(env::episode_gen::shipped_dataset_dir, Path::to_path_buf)
+                    .display()
+            )
+        })
 }
 
 /// Everything a run needs, loaded from [`TaskArgs`].
@@ -243,6 +250,7 @@ impl TaskArgs {
             self.scenes.as_deref(),
             &self.split,
             settings.agent,
+            &self.scene_read,
         )?;
         let selection = env::split_inputs::first_episodes(&loaded, &self.split, self.episodes)?;
         let LoadedSplit {

@@ -8,6 +8,7 @@ use env::task::{Sensors, VlnEnvConfig};
 use rft::{run_offline, run_online, OfflineRun, OnlineRun, RftConfig, StepLog};
 use tch::{Device, Kind};
 
+use super::args::SceneReadArgs;
 use super::eval::{load_split, AgentKind, LoadedSplit};
 
 #[derive(Debug, Args)]
@@ -37,6 +38,8 @@ pub struct RftArgs {
     /// Directory the episodes' scene paths are relative to; default: the shipped scenes.
     #[arg(long)]
     scenes: Option<PathBuf>,
+    #[command(flatten)]
+    scene_read: SceneReadArgs,
     #[arg(long, value_enum, default_value = "r2r")]
     agent: AgentKind,
     /// Online RGB sensor width, height (pixels) and horizontal field of view (degrees): use the frames the
@@ -129,7 +132,13 @@ pub fn run(a: RftArgs) -> anyhow::Result<()> {
             dataset_dir,
             library,
             dataset,
-        } = load_split(a.dataset.as_deref(), a.scenes.as_deref(), &a.split, a.agent)?;
+        } = load_split(
+            a.dataset.as_deref(),
+            a.scenes.as_deref(),
+            &a.split,
+            a.agent,
+            &a.scene_read,
+        )?;
         if dataset.is_empty() {
             bail!(
                 "split {} of {} has no episodes",
