@@ -233,3 +233,42 @@ fn find_file(dir: &Path, ext: &str) -> Option<std::path::PathBuf> {
     }
     None
 }
+
+/// `--device` and `--dtype` are parsed by one typed parser (agent::DeviceChoice / DType) in every command.
+#[test]
+fn device_and_dtype_flags_share_one_parser() {
+    for args in [
+        &[
+            "model",
+            "forward",
+            "--model",
+            "m",
+            "--messages",
+            "c.json",
+            "--out",
+            "o",
+            "--device",
+            "gpu",
+        ][..],
+        &["eval", "--policy", "random", "--device", "gpu"][..],
+        &[
+            "rft", "--data", "d", "--model", "m", "--out", "o", "--device", "gpu",
+        ][..],
+    ] {
+        let out = vln_r1(args);
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("\"gpu\" is not one of auto, cpu, cuda, cuda:N"),
+            "{args:?}: {err}"
+        );
+    }
+    let out = vln_r1(&[
+        "model", "init", "--preset", "tiny", "--out", "x", "--dtype", "int8",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("\"int8\" is not float32, bfloat16 or float16"),
+        "{err}"
+    );
+}

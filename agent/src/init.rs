@@ -182,7 +182,7 @@ pub fn init_checkpoint(
             .unwrap_or(Kind::Float)
     });
     let model = Qwen2VL::new(&cfg, Device::Cpu, kind, cfg.text.tie_word_embeddings);
-    model.init_weights(seed);
+    model.init_weights(seed)?;
     model.save(out)?;
 
     let tok_json = tokenizer

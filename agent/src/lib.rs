@@ -7,6 +7,7 @@ pub mod chat;
 pub mod checkpoint;
 pub mod config;
 pub mod constrain;
+pub mod device;
 pub mod error;
 pub mod generate;
 pub mod image_processor;
@@ -26,6 +27,7 @@ pub mod vision;
 pub use chat::{load_messages, navigation_chat, render_chat, Message, Part};
 pub use config::{Preset, Qwen2VLConfig, TextConfig, VisionConfig};
 pub use constrain::{AnswerConstraint, AnswerState};
+pub use device::{DType, DeviceChoice};
 pub use error::{AgentError, Result};
 pub use generate::{
     generate, generate_constrained, generate_with, FinishReason, GenerateOptions, Generation,

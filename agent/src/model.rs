@@ -99,7 +99,7 @@ impl Qwen2VL {
     /// transformers' initialisation, seeded: normal(0, initializer_range) for matrices (linear, embedding, conv),
     /// ones for norm weights, zeros for biases. Variables are filled in name order, so the result only depends on
     /// the seed and the shape.
-    pub fn init_weights(&self, seed: u64) {
+    pub fn init_weights(&self, seed: u64) -> Result<()> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let mut vars: Vec<(String, Tensor)> = self.vs.variables().into_iter().collect();
         vars.sort_by(|a, b| a.0.cmp(&b.0));
@@ -107,7 +107,8 @@ impl Qwen2VL {
             for (name, mut t) in vars {
                 if t.dim() < 2 {
                     let v = if name.ends_with(".bias") { 0.0 } else { 1.0 };
-                    let _ = t.f_fill_(v);
+                    // In place; the returned alias of `t` is not needed.
+                    let _filled = t.f_fill_(v)?;
                     continue;
                 }
                 let std = if name.starts_with("visual.") {
@@ -118,9 +119,10 @@ impl Qwen2VL {
                 let normal = Normal::new(0.0f32, std as f32).expect("positive std");
                 let data: Vec<f32> = (0..t.numel()).map(|_| normal.sample(&mut rng)).collect();
                 let src = Tensor::from_slice(&data).view(t.size().as_slice());
-                let _ = t.f_copy_(&src);
+                t.f_copy_(&src)?;
             }
-        });
+            Ok(())
+        })
     }
 
     /// Writes `config.json` and `model.safetensors` (HF layout, the model's dtype), each atomically.

@@ -48,21 +48,8 @@ impl Precision {
 
 /// Parses `auto` (CUDA if available), `cpu`, `cuda`, `cuda:N`.
 pub fn parse_device(s: &str) -> Result<Device> {
-    match s {
-        "auto" => Ok(Device::cuda_if_available()),
-        "cpu" => Ok(Device::Cpu),
-        "cuda" => Ok(Device::Cuda(0)),
-        _ => s
-            .strip_prefix("cuda:")
-            .and_then(|n| n.parse::<usize>().ok())
-            .map(Device::Cuda)
-            .ok_or_else(|| {
-                SftError::config(
-                    "device",
-                    format!("{s:?} is not one of auto, cpu, cuda, cuda:N"),
-                )
-            }),
-    }
+    let choice: agent::DeviceChoice = s.parse().map_err(|m| SftError::config("device", m))?;
+    Ok(choice.resolve()?)
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

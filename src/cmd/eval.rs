@@ -79,7 +79,7 @@ pub struct TaskArgs {
     pub stop_bias: f32,
     /// model:DIR only: auto (CUDA if available), cpu, cuda, cuda:N.
     #[arg(long, default_value = "auto")]
-    pub device: String,
+    pub device: agent::DeviceChoice,
     /// Split to run.
     #[arg(long, default_value = "val_unseen")]
     pub split: String,
@@ -291,7 +291,7 @@ pub fn build_policy(task: &Task, args: &TaskArgs) -> anyhow::Result<Box<dyn Poli
             let Some(dir) = model_dir(spec) else {
                 bail!("policy {spec}: model needs a checkpoint directory: model:DIR");
             };
-            let device = sft::config::parse_device(&args.device)?;
+            let device = args.device.resolve()?;
             let config = agent::VlmPolicyConfig {
                 memory: task.settings.memory,
                 num_actions: task.settings.future,

@@ -4,7 +4,6 @@ use std::path::PathBuf;
 
 use agent::chat::load_messages;
 use agent::{GenerationConfig, Pipeline, Preset};
-use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use tch::{Device, Kind, Tensor};
 
@@ -29,7 +28,7 @@ pub enum ModelCommand {
         seed: u64,
         /// Weight dtype (float32, bfloat16, float16); default: float32 for tiny/small, bfloat16 for 2b.
         #[arg(long)]
-        dtype: Option<String>,
+        dtype: Option<agent::DType>,
     },
     /// Run processor + model on a chat and write the logits of every position (`logits`, [seq, vocab], f32)
     /// and the input ids (`input_ids`, [seq], i64) to a safetensors file.
@@ -75,38 +74,17 @@ pub enum ModelCommand {
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// cpu, cuda or cuda:N.
+    /// auto (CUDA if available), cpu, cuda or cuda:N.
     #[arg(long, default_value = "cpu")]
-    device: String,
+    device: agent::DeviceChoice,
     /// Compute dtype: float32, bfloat16 or float16.
     #[arg(long, default_value = "float32")]
-    dtype: String,
+    dtype: agent::DType,
 }
 
 impl RunArgs {
     fn resolve(&self) -> anyhow::Result<(Device, Kind)> {
-        let device = match self.device.as_str() {
-            "cpu" => Device::Cpu,
-            "cuda" => Device::Cuda(0),
-            d => match d.strip_prefix("cuda:").and_then(|n| n.parse().ok()) {
-                Some(n) => Device::Cuda(n),
-                None => bail!("--device must be cpu, cuda or cuda:N, got {d:?}"),
-            },
-        };
-        if device.is_cuda() && !tch::Cuda::is_available() {
-            bail!(
-                "--device {}: no CUDA device is available ({})",
-                self.device,
-                agent::device_report().trim()
-            );
-        }
-        let kind = agent::parse_kind(&self.dtype).with_context(|| {
-            format!(
-                "--dtype {:?} is not float32, bfloat16 or float16",
-                self.dtype
-            )
-        })?;
-        Ok((device, kind))
+        Ok((self.device.resolve()?, self.dtype.0))
     }
 }
 
@@ -122,12 +100,7 @@ pub fn run(args: ModelArgs) -> anyhow::Result<()> {
             seed,
             dtype,
         } => {
-            let kind = match dtype {
-                Some(d) => Some(agent::parse_kind(&d).with_context(|| {
-                    format!("--dtype {d:?} is not float32, bfloat16 or float16")
-                })?),
-                None => None,
-            };
+            let kind = dtype.map(|d| d.0);
             let cfg = agent::init::init_checkpoint(preset, seed, &out, kind)?;
             let t = &cfg.text;
             println!(

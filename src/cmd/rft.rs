@@ -2,11 +2,10 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use clap::Args;
 use env::task::{Sensors, VlnEnvConfig};
 use rft::{run_offline, run_online, OfflineRun, OnlineRun, RftConfig, StepLog};
-use tch::{Device, Kind};
 
 use super::args::SceneReadArgs;
 use super::eval::{load_split, AgentKind, LoadedSplit};
@@ -50,32 +49,15 @@ pub struct RftArgs {
     height: u32,
     #[arg(long, default_value_t = 90.0)]
     hfov: f32,
-    /// cpu, cuda or cuda:N.
+    /// auto (CUDA if available), cpu, cuda or cuda:N.
     #[arg(long, default_value = "cpu")]
-    device: String,
+    device: agent::DeviceChoice,
     /// float32, bfloat16 or float16.
     #[arg(long, default_value = "float32")]
-    dtype: String,
+    dtype: agent::DType,
     /// libtorch intra-op threads (default: libtorch's choice).
     #[arg(long)]
     threads: Option<i32>,
-}
-
-fn resolve(device: &str, dtype: &str) -> anyhow::Result<(Device, Kind)> {
-    let dev = match device {
-        "cpu" => Device::Cpu,
-        "cuda" => Device::Cuda(0),
-        d => match d.strip_prefix("cuda:").and_then(|n| n.parse().ok()) {
-            Some(n) => Device::Cuda(n),
-            None => bail!("--device must be cpu, cuda or cuda:N, got {d:?}"),
-        },
-    };
-    if dev.is_cuda() && !tch::Cuda::is_available() {
-        bail!("--device {device}: no CUDA device is available");
-    }
-    let kind = agent::parse_kind(dtype)
-        .with_context(|| format!("--dtype {dtype:?} is not float32, bfloat16 or float16"))?;
-    Ok((dev, kind))
 }
 
 fn print_step(log: &StepLog) {
@@ -101,7 +83,7 @@ fn print_step(log: &StepLog) {
 }
 
 pub fn run(a: RftArgs) -> anyhow::Result<()> {
-    let (device, kind) = resolve(&a.device, &a.dtype)?;
+    let (device, kind) = (a.device.resolve()?, a.dtype.0);
     if let Some(n) = a.threads {
         tch::set_num_threads(n);
     }

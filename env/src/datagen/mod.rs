@@ -343,6 +343,9 @@ pub fn generate(
         resumed,
     });
 
+    // One environment up front, so a configuration it refuses is reported with its own error; the workers'
+    // environments below are built the same way.
+    VlnEnv::new(input.library.clone(), input.dataset.clone(), env_config)?;
     let mut stats = DatagenStats::default();
     let mut buffered = 0usize;
     // Chunks keep every core busy while samples are still committed in selection order.
