@@ -165,19 +165,16 @@ fn a_habitat_layout_dataset_runs_end_to_end_with_no_flags() {
     let gt = GroundTruth::load(&split_file(&data, "val_unseen", None, FileKind::Gt)).unwrap();
     assert_eq!(gt.len(), 5);
 
-    let eval_dir = dir.path().join("eval");
-    ok(&vln_r1(&[
-        "eval",
-        "--policy",
-        "oracle",
-        "--dataset",
-        p(&data),
-        "--scenes",
-        p(&scenes),
-        "--out",
-        p(&eval_dir),
-    ]));
-    let results = std::fs::read_to_string(eval_dir.join("results.jsonl")).unwrap();
+    // Oracle eval of the layout (plus `extra` flags); the lines of its results.jsonl.
+    let oracle_eval = |name: &str, extra: &[&str]| {
+        let out = dir.path().join(name);
+        let mut args = vec!["eval", "--policy", "oracle", "--dataset", p(&data)];
+        args.extend(["--scenes", p(&scenes), "--out", p(&out)]);
+        args.extend_from_slice(extra);
+        ok(&vln_r1(&args));
+        std::fs::read_to_string(out.join("results.jsonl")).unwrap()
+    };
+    let results = oracle_eval("eval", &[]);
     let rows: Vec<serde_json::Value> = results
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -204,21 +201,7 @@ fn a_habitat_layout_dataset_runs_end_to_end_with_no_flags() {
     );
 
     // `--scene-up y` reads the same Z-up files as authored Y-up: every episode's points miss the floor.
-    let forced = dir.path().join("eval-y");
-    ok(&vln_r1(&[
-        "eval",
-        "--policy",
-        "oracle",
-        "--dataset",
-        p(&data),
-        "--scenes",
-        p(&scenes),
-        "--scene-up",
-        "y",
-        "--out",
-        p(&forced),
-    ]));
-    let results = std::fs::read_to_string(forced.join("results.jsonl")).unwrap();
+    let results = oracle_eval("eval-y", &["--scene-up", "y"]);
     assert!(
         results
             .lines()
