@@ -37,6 +37,8 @@ mkdir -p "$RUN"
 log() { echo "== $(date -u +%FT%TZ) $*" | tee -a "$RUN/train.log"; }
 stage() { # stage NAME CMD...: runs CMD unless RUN/NAME.done exists; records the command and its wall time.
   local name=$1; shift
+  # A training stage is done only once its final model exists (a killed run may have left the marker).
+  case $name in sft | round*) [ -d "$RUN/$name/final" ] || rm -f "$RUN/$name.done" ;; esac
   [ -f "$RUN/$name.done" ] && { log "$name: done before"; return; }
   log "$name: $*"
   local t0=$SECONDS
