@@ -14,7 +14,7 @@ use env::datagen::{
 use episodes::MemorySampler;
 
 use super::args::SceneReadArgs;
-use super::eval::{load_split, AgentKind};
+use super::task::{load_split, AgentKind};
 
 #[derive(Debug, Args)]
 pub struct DatagenArgs {

@@ -13,7 +13,7 @@ use episodes::split::{self, FileKind};
 use episodes::EpisodeDataset;
 
 use super::args::SceneReadArgs;
-use super::eval::AgentKind;
+use super::task::AgentKind;
 
 #[derive(Debug, Args)]
 pub struct GenerateArgs {

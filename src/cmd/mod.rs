@@ -2,12 +2,6 @@
 
 pub mod args;
 pub mod bench;
-pub mod bench_datagen;
-pub mod bench_env;
-pub mod bench_model;
-pub mod bench_nav;
-pub mod bench_paths;
-pub mod bench_scenes;
 pub mod datagen;
 pub mod demo;
 pub mod demo_report;
@@ -21,3 +15,4 @@ pub mod rft;
 pub mod rollout;
 pub mod scenes;
 pub mod sft;
+pub mod task;

@@ -8,7 +8,7 @@ use env::task::{Sensors, VlnEnvConfig};
 use rft::{run_offline, run_online, OfflineRun, OnlineRun, RftConfig, StepLog};
 
 use super::args::SceneReadArgs;
-use super::eval::{load_split, AgentKind, LoadedSplit};
+use super::task::{load_split, AgentKind, LoadedSplit};
 
 #[derive(Debug, Args)]
 pub struct RftArgs {

@@ -9,7 +9,7 @@ use env::rollout::{run_episodes, EpisodeObserver, EpisodeOutcome, TrajectoryReco
 use env::task::{Observation, ResetInfo, Sensors, StepResult};
 use env::vec_env::VecEnv;
 
-use super::eval::{build_policy, TaskArgs};
+use super::task::{build_policy, TaskArgs};
 
 #[derive(Debug, Args)]
 pub struct RolloutArgs {

@@ -13,8 +13,8 @@ use episodes::{Action, MemorySampler, PromptConfig, Sample};
 use rft::{Group, GrpoTrainer, LossType, RftConfig};
 use tch::{Device, Kind};
 
-use super::args::SceneReadArgs;
-use super::eval::{load_split, AgentKind};
+use crate::cmd::args::SceneReadArgs;
+use crate::cmd::task::{load_split, AgentKind};
 
 /// The demo's closed-loop settings by default (60 envs, 112x112, long-short:4,1,4,4, execute 6).
 pub struct EvalBench {

@@ -1,4 +1,12 @@
-//! `vln-r1 bench ...`: measure hot paths and print the numbers (never asserts timings).
+//! `vln-r1 bench ...`: measure hot paths and print the numbers (never asserts timings). One module per
+//! benchmark; this one holds the subcommand, its arguments and the episode-file parse benchmark.
+
+mod datagen;
+mod environment;
+mod model;
+mod nav;
+mod paths;
+mod scenes;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -91,7 +99,7 @@ pub enum Bench {
     /// VLN-Ego generation samples/s and frames/s on a split, and its ratio to rendering the same frames alone.
     Datagen {
         #[command(flatten)]
-        options: super::datagen::DatagenOptions,
+        options: crate::cmd::datagen::DatagenOptions,
     },
     /// Qwen2-VL on CPU. `--mode tokens`: prefill / decode tokens per second and peak RSS, vln-r1 vs
     /// transformers, same inputs. `--mode eval`: steps/s of the VLM policy in closed loop, `--mode grpo`: time
@@ -160,7 +168,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             triangles,
             seed,
             repeats,
-        } => super::bench_scenes::run(super::bench_scenes::ScenesBench {
+        } => scenes::run(scenes::ScenesBench {
             triangles,
             seed,
             repeats: repeats.max(1),
@@ -175,7 +183,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             width,
             height,
             json,
-        } => super::bench_env::run(super::bench_env::EnvBench {
+        } => environment::run(environment::EnvBench {
             seconds,
             batch: batch.max(1),
             seed,
@@ -192,7 +200,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             seed,
             scene,
             json,
-        } => super::bench_nav::run(super::bench_nav::NavBench {
+        } => nav::run(nav::NavBench {
             steps: steps.max(1),
             queries: queries.max(1),
             rollouts,
@@ -201,7 +209,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             scene,
             json,
         }),
-        Bench::Datagen { options } => super::bench_datagen::run(options),
+        Bench::Datagen { options } => datagen::run(options),
         Bench::Model {
             mode: ModelBenchMode::Eval,
             preset,
@@ -213,7 +221,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             execute,
             repeats,
             ..
-        } => super::bench_paths::eval(super::bench_paths::EvalBench {
+        } => paths::eval(paths::EvalBench {
             preset,
             episodes: episodes.max(1),
             envs: envs.max(1),
@@ -234,7 +242,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             beta,
             repeats,
             ..
-        } => super::bench_paths::grpo(super::bench_paths::GrpoBench {
+        } => paths::grpo(paths::GrpoBench {
             preset,
             prompts: prompts.max(1),
             completions: completions.max(1),
@@ -252,8 +260,8 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             new_tokens,
             repeats,
             ..
-        } => super::bench_model::run(
-            super::bench_model::ModelBench {
+        } => model::run(
+            model::ModelBench {
                 preset,
                 batch: batch.max(1),
                 history,

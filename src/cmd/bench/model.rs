@@ -10,7 +10,7 @@ use anyhow::{bail, Context};
 use episodes::{Prompt, PromptConfig};
 use tch::{Device, Kind};
 
-const TRANSFORMERS_SCRIPT: &str = include_str!("../../agent/scripts/bench_transformers.py");
+const TRANSFORMERS_SCRIPT: &str = include_str!("../../../agent/scripts/bench_transformers.py");
 
 pub struct ModelBench {
     pub preset: Preset,

@@ -9,8 +9,8 @@ use env::datagen::{generate, DatagenInput, DEFAULT_SHARD_SAMPLES};
 use env::task::{Env, ResetOptions, VlnEnv, VlnEnvConfig};
 use rayon::prelude::*;
 
-use super::bench_env::process_cpu_seconds;
-use super::datagen::DatagenOptions;
+use super::environment::process_cpu_seconds;
+use crate::cmd::datagen::DatagenOptions;
 
 pub fn run(args: DatagenOptions) -> anyhow::Result<()> {
     let config = args.config();
