@@ -389,7 +389,8 @@ impl Qwen2VLConfig {
                 "embed_dim": v.embed_dim,
                 "hidden_size": v.hidden_size,
                 "hidden_act": "quick_gelu",
-                "mlp_ratio": v.mlp_ratio,
+                // Hugging Face writes (and newer transformers validates) this field as an integer.
+                "mlp_ratio": whole_as_integer(v.mlp_ratio),
                 "num_heads": v.num_heads,
                 "in_channels": v.in_channels,
                 "patch_size": v.patch_size,
@@ -406,6 +407,15 @@ impl Qwen2VLConfig {
         }
         top.insert("text_config".into(), text);
         root
+    }
+}
+
+/// A whole number as a JSON integer (4, not 4.0), any other as a float.
+fn whole_as_integer(x: f64) -> Value {
+    if x.fract() == 0.0 && x.abs() < 1e15 {
+        json!(x as i64)
+    } else {
+        json!(x)
     }
 }
 
@@ -646,6 +656,8 @@ mod tests {
         let again = parse(cfg.to_hf_json()).unwrap();
         assert_eq!(again.text, cfg.text);
         assert_eq!(again.vision, cfg.vision);
+        // As Hugging Face writes it: transformers 5 refuses a float here ("expected int, got float").
+        assert_eq!(cfg.to_hf_json()["vision_config"]["mlp_ratio"], json!(4));
     }
 
     #[test]
