@@ -71,15 +71,17 @@ sys.exit(0 if diff <= 1e-3 else 1)
 PY
   done
 
+  # One $big-shaped checkpoint serves the SFT, GRPO and eval sections (a 2b init writes ~4 GB).
+  "$bin" model init --preset "$big" --out "$out/sft/$big" --seed 0 >/dev/null
+
   section "SFT step time, vln-r1 vs transformers"
   bash sft/bench/gpu_step_time.sh "$out/sft" "$sft_steps" "$sft_batch"
 
   section "GRPO step time"
-  bash scripts/gpu/rft_step_time.sh "$out/rft"
+  CKPT="$out/sft/$big" bash scripts/gpu/rft_step_time.sh "$out/rft"
 
   section "eval episodes/hour, $big-shaped model (random weights; STOP biased away so episodes run to the cap)"
-  "$bin" model init --preset "$big" --out "$out/eval-model" --seed 0 >/dev/null
-  "$bin" eval --split val_unseen --policy "model:$out/eval-model" --device "$device" "${eval_args[@]}" \
+  "$bin" eval --split val_unseen --policy "model:$out/sft/$big" --device "$device" "${eval_args[@]}" \
     --memory long-short:4,1,4,4 --execute 6 --stop-bias -10000 --out "$out/eval" | tee "$out/eval.txt"
   "$py" - "$out/eval.txt" <<'PY'
 import re, sys

@@ -36,6 +36,8 @@ print(json.dumps({"impl": "vln-r1", "steps": len(rows), "seconds_per_step": s / 
                   "tokens_per_second": sum(r["tokens"] for r in rows) / s,
                   "tokens_per_sample": sum(r["tokens"] for r in rows) / sum(r["samples"] for r in rows)}))
 PY
+  # The run's checkpoints (a 2b model with its AdamW state is ~30 GB) are not needed once timed.
+  mv "$work/sft/metrics.jsonl" "$work/sft_metrics.jsonl" && rm -rf "$work/sft"
   echo "== transformers + torch, same samples"
   "$py" sft/bench/transformers_step.py "$work/$preset" "$work/data" "$steps" "$batch" "$device" "$dtype"
 } 2>&1 | tee "$report"
