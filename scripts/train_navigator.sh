@@ -10,7 +10,8 @@
 #      SFT term on those labels next to GRPO on the sampled completions (TDR + format + outcome reward);
 #   5. after each stage, eval on the first 60 val_seen episodes (the learning curve; val_unseen is never used
 #      to choose anything);
-#   6. publish: the last round's model and its logs into agent/checkpoints/tiny-nav (or $PUBLISH).
+#   6. publish: the stage best on val_seen (SR, then OSR, then NE) and its logs into agent/checkpoints/tiny-nav
+#      (or $PUBLISH).
 #
 # Usage: scripts/train_navigator.sh [RUN_DIR]   (default $VLN_NAV_RUN or ~/runs/tiny-nav)
 # RUN_DIR should live outside the work tree: every stage resumes from what is there, so an interrupted run
@@ -70,15 +71,30 @@ done
 
 log "learning curve (val_seen, first 60 episodes):"
 for d in "$RUN"/eval/*/; do
-  python3 -c 'import json,sys; m=json.load(open(sys.argv[1]+"metrics.json")); print(sys.argv[2], {k: m[k] for k in ("success","oracle_success","spl","distance_to_goal") if k in m})' \
+  python3 -c 'import json,sys; m=json.load(open(sys.argv[1]+"metrics.json"))["metrics"]; print(sys.argv[2], {k: round(m[k], 3) for k in ("sr","osr","spl","ne","tl","collisions")})' \
     "$d" "$(basename "$d")" | tee -a "$RUN/train.log"
 done
+# The stage to publish: the best on val_seen (SR, then OSR, then the lower NE); val_unseen chooses nothing.
+best=$(python3 - "$RUN" <<'PY'
+import json, os, sys
+run = sys.argv[1]
+def key(stage):
+    m = json.load(open(f"{run}/eval/{stage}/metrics.json"))["metrics"]
+    return (m["sr"], m["osr"], -m["ne"])
+stages = [s for s in os.listdir(f"{run}/eval") if os.path.exists(f"{run}/eval/{s}/metrics.json")]
+print(max(stages, key=key))
+PY
+)
+best_dir=$RUN/$best/final
+log "best stage on val_seen: $best ($best_dir)"
 if [ -z "${SKIP_PUBLISH:-}" ]; then
-  rm -rf "$PUBLISH.tmp" && mkdir -p "$PUBLISH.tmp"
-  cp "$prev"/* "$PUBLISH.tmp/"
+  rm -rf "$PUBLISH.tmp" && mkdir -p "$PUBLISH.tmp/metrics"
+  cp "$best_dir"/* "$PUBLISH.tmp/"
+  # Run as it was evaluated here: N actions per decision (closed-loop rounds record their own).
+  python3 -c 'import json,sys; p=sys.argv[1]; n=json.load(open(p)); n.setdefault("execute", 6); json.dump(n, open(p, "w"), indent=2)' \
+    "$PUBLISH.tmp/navigation.json"
   cp "$RUN/train.log" "$PUBLISH.tmp/training_log.txt"
-  mkdir -p "$PUBLISH.tmp/metrics" && cp "$RUN/sft/metrics.jsonl" "$PUBLISH.tmp/metrics/sft.jsonl"
-  for r in $(seq 1 "$ROUNDS"); do cp "$RUN/round$r/metrics.jsonl" "$PUBLISH.tmp/metrics/round$r.jsonl"; done
+  cp "$RUN/$best/metrics.jsonl" "$PUBLISH.tmp/metrics/$best.jsonl"
   rm -rf "$PUBLISH" && mv "$PUBLISH.tmp" "$PUBLISH"
-  log "published $prev to $PUBLISH"
+  log "published $best_dir to $PUBLISH"
 fi

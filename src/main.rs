@@ -83,3 +83,33 @@ fn main() -> ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(argv: &[String]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("vln-r1".to_owned()).chain(argv.iter().cloned()))
+    }
+
+    /// Every line the demo runs parses with this CLI: a misspelled flag fails here, not an hour into a run.
+    #[test]
+    fn every_demo_stage_line_parses() {
+        for flags in [
+            "demo",
+            "demo --minutes 1",
+            "demo --from-scratch",
+            "demo --from-scratch --minutes 1 --threads 1",
+        ] {
+            let flags: Vec<String> = flags.split(' ').map(str::to_owned).collect();
+            let Command::Demo(args) = parse(&flags).unwrap().command else {
+                panic!("{flags:?} is not the demo")
+            };
+            let lines = cmd::demo::planned_commands(&args).unwrap();
+            assert!(lines.len() >= 8, "{flags:?}: {lines:?}");
+            for line in lines {
+                parse(&line).unwrap_or_else(|e| panic!("{flags:?} runs {line:?}: {e}"));
+            }
+        }
+    }
+}

@@ -1,5 +1,6 @@
-//! `vln-r1 demo` end to end with a smoke budget: every stage runs, every artefact the report names exists and
-//! is valid, a rerun reuses everything, and a rerun with another budget is refused.
+//! `vln-r1 demo` end to end with a smoke budget, from scratch and from the committed navigator: every stage
+//! runs, every artefact the report names exists and is valid, a rerun reuses everything, and a rerun with
+//! another budget is refused.
 
 mod common;
 
@@ -13,11 +14,12 @@ fn json(path: &Path) -> serde_json::Value {
 }
 
 #[test]
-fn demo_writes_a_valid_report_and_reuses_its_stages() {
+fn demo_from_scratch_writes_a_valid_report_and_reuses_its_stages() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("demo");
     let first = ok(&vln_r1(&[
         "demo",
+        "--from-scratch",
         "--out",
         p(&out),
         "--minutes",
@@ -105,6 +107,7 @@ fn demo_writes_a_valid_report_and_reuses_its_stages() {
     // A rerun reuses every stage and reports the same table.
     let second = ok(&vln_r1(&[
         "demo",
+        "--from-scratch",
         "--out",
         p(&out),
         "--minutes",
@@ -117,8 +120,76 @@ fn demo_writes_a_valid_report_and_reuses_its_stages() {
     assert_eq!(again["table"], report["table"]);
 
     // Another budget in the same directory is refused, naming the stored one.
-    let other = vln_r1(&["demo", "--out", p(&out), "--minutes", "2"]);
+    let other = vln_r1(&["demo", "--from-scratch", "--out", p(&out), "--minutes", "2"]);
     assert!(!other.status.success());
     let err = text(&other.stderr);
     assert!(err.contains("--minutes 1"), "{err}");
+    // So is the navigator start in a scratch run's directory.
+    let other = vln_r1(&["demo", "--out", p(&out), "--minutes", "1"]);
+    assert!(!other.status.success());
+    let err = text(&other.stderr);
+    assert!(err.contains("--from-scratch"), "{err}");
+}
+
+/// The default demo starts from the committed navigator (agent/checkpoints/tiny-nav): closed-loop GRPO from
+/// it, and a table of the baselines, the navigator and the navigator after GRPO.
+#[test]
+fn demo_starts_from_the_committed_navigator() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("demo");
+    let run = ok(&vln_r1(&[
+        "demo",
+        "--out",
+        p(&out),
+        "--minutes",
+        "1",
+        "--threads",
+        "1",
+    ]));
+    assert!(run.contains("demo done"), "{run}");
+    let report = json(&out.join("report.json"));
+    let labels: Vec<&str> = report["table"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["policy"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        labels,
+        [
+            "random",
+            "forward",
+            "oracle (expert follower)",
+            "navigator",
+            "navigator + RFT (online GRPO)"
+        ]
+    );
+    let stages = report["stages"].as_array().unwrap();
+    assert_eq!(stages.len(), 8);
+    let rft = stages[0]["command"].as_str().unwrap();
+    assert!(
+        rft.contains("rft --online") && rft.contains("checkpoints/tiny-nav"),
+        "{rft}"
+    );
+    // No data generation or SFT: the navigator is the starting point.
+    assert!(!out.join("data").exists() && !out.join("model/sft").exists());
+    // The trained model carries the navigator's settings and the actions per decision it trained with.
+    let nav = json(&out.join("model/rft/final/navigation.json"));
+    let shipped = json(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("agent/checkpoints/tiny-nav/navigation.json"),
+    );
+    assert_eq!(nav["memory"], shipped["memory"]);
+    assert_eq!(nav["width"], shipped["width"]);
+    assert_eq!(nav["execute"], 6);
+    // The navigator rows run with the checkpoint's own settings: no frame or memory flag on their lines.
+    let eval = stages[4]["command"].as_str().unwrap();
+    assert!(
+        eval.contains("model:") && !eval.contains("--memory") && !eval.contains("--width"),
+        "{eval}"
+    );
+    assert!(report["rollouts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["policy"] == "navigator + RFT"));
 }

@@ -17,6 +17,12 @@ use crate::error::{AgentError, Result};
 /// File name inside a checkpoint directory.
 pub const NAVIGATION_FILE: &str = "navigation.json";
 
+/// The committed navigator, `agent/checkpoints/tiny-nav` (trained by `scripts/train_navigator.sh`), where the
+/// demo starts by default.
+pub fn shipped_navigator_dir() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("checkpoints/tiny-nav")
+}
+
 /// The observation and action settings a navigation checkpoint expects.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -34,6 +40,10 @@ pub struct NavigationSettings {
     /// The expert's STOP radius of the labels (`datagen --stop-radius`); None: the gt actions as they were.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop_radius: Option<f32>,
+    /// Predicted actions run per decision as the model was last trained (closed-loop RFT's
+    /// `online.execute`); None: not trained closed-loop, so a run chooses (`eval --execute`, default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execute: Option<usize>,
 }
 
 impl NavigationSettings {
@@ -55,13 +65,37 @@ impl NavigationSettings {
 
     /// Writes `dir/navigation.json` atomically.
     pub fn write(&self, dir: &Path) -> Result<()> {
+        let path = dir.join(NAVIGATION_FILE);
+        self.validate()
+            .map_err(|m| AgentError::Input(format!("{}: {m}", path.display())))?;
         let json = serde_json::to_string_pretty(self).expect("settings serialise");
-        write_atomic(&dir.join(NAVIGATION_FILE), json.as_bytes())
+        write_atomic(&path, json.as_bytes())
+    }
+
+    /// Records in checkpoint `dir` (if it has settings) that it was trained running `execute` actions per
+    /// decision.
+    pub fn record_execute(dir: &Path, execute: usize) -> Result<()> {
+        match NavigationSettings::read(dir)? {
+            Some(n) => NavigationSettings {
+                execute: Some(execute),
+                ..n
+            }
+            .write(dir),
+            None => Ok(()),
+        }
     }
 
     fn validate(&self) -> std::result::Result<(), String> {
         if self.num_actions == 0 {
             return Err("num_actions must be at least 1".into());
+        }
+        if let Some(e) = self.execute {
+            if e == 0 || e > self.num_actions {
+                return Err(format!(
+                    "execute must be in 1..={}, got {e}",
+                    self.num_actions
+                ));
+            }
         }
         if self.width == 0 || self.height == 0 {
             return Err(format!(
@@ -92,7 +126,27 @@ mod tests {
             hfov_deg: 90.0,
             agent: AgentConfig::r2r(),
             stop_radius: Some(1.5),
+            execute: None,
         }
+    }
+
+    #[test]
+    fn execute_is_recorded_in_an_existing_file_only() {
+        let dir = tempfile::tempdir().unwrap();
+        NavigationSettings::record_execute(dir.path(), 6).unwrap();
+        assert_eq!(NavigationSettings::read(dir.path()).unwrap(), None);
+        settings().write(dir.path()).unwrap();
+        NavigationSettings::record_execute(dir.path(), 6).unwrap();
+        let read = NavigationSettings::read(dir.path()).unwrap().unwrap();
+        assert_eq!(read.execute, Some(6));
+        assert_eq!(
+            NavigationSettings {
+                execute: None,
+                ..read
+            },
+            settings()
+        );
+        NavigationSettings::record_execute(dir.path(), 7).unwrap_err();
     }
 
     #[test]

@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Instant;
 
-use agent::{navigation_chat, Pipeline};
+use agent::{navigation_chat, NavigationSettings, Pipeline};
 use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
 use env::body::{AgentState, Body};
 use env::nav::{Expert, FollowerConfig};
@@ -304,7 +304,8 @@ pub fn run_online(run: &OnlineRun, mut on_step: impl FnMut(&StepLog)) -> Result<
             on_step(&log);
             let step = trainer.state.step;
             if step == total || (cfg.save_steps > 0 && step % cfg.save_steps as u64 == 0) {
-                trainer.save_checkpoint(rollouts.len())?;
+                let dir = trainer.save_checkpoint(rollouts.len())?;
+                NavigationSettings::record_execute(&dir, cfg.online.execute)?;
                 rollouts.flush()?;
             }
             logs.push(log);
@@ -319,7 +320,10 @@ pub fn run_online(run: &OnlineRun, mut on_step: impl FnMut(&StepLog)) -> Result<
     if joined.is_err() {
         return Err(RftError::Input("the rollout collector panicked".into()));
     }
-    trainer.save_final(&run.out.join(FINAL_MODEL_DIR))?;
+    let final_dir = run.out.join(FINAL_MODEL_DIR);
+    trainer.save_final(&final_dir)?;
+    // The model was trained deciding every `execute` actions: `--policy model:DIR` runs it so.
+    NavigationSettings::record_execute(&final_dir, run.config.online.execute)?;
     Ok(logs)
 }
 

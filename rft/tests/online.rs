@@ -117,6 +117,20 @@ fn closed_loop_run_trains_and_writes_rollouts() {
     let tmp = tempfile::tempdir().unwrap();
     let model = tmp.path().join("tiny");
     agent::init::init_checkpoint(agent::Preset::Tiny, 5, &model, None).unwrap();
+    // A navigator's settings: every checkpoint of the run carries them, with the actions per decision it
+    // trained with.
+    let env = small_env();
+    let settings = agent::NavigationSettings {
+        memory: "uniform:2".parse().unwrap(),
+        num_actions: 6,
+        width: env.width,
+        height: env.height,
+        hfov_deg: env.hfov_deg,
+        agent: env::body::AgentConfig::r2r(),
+        stop_radius: None,
+        execute: None,
+    };
+    settings.write(&model).unwrap();
     for reward in [OnlineReward::ExpertTdr, OnlineReward::Progress] {
         let mut config = RftConfig {
             num_generations: 2,
@@ -132,6 +146,7 @@ fn closed_loop_run_trains_and_writes_rollouts() {
         config.online.num_envs = 2;
         config.online.reward = reward;
         config.online.memory = "uniform:2".into();
+        config.online.execute = 2;
         let out = tmp.path().join(format!("{reward:?}"));
         let run = OnlineRun {
             library: library.clone(),
@@ -169,6 +184,14 @@ fn closed_loop_run_trains_and_writes_rollouts() {
             }
         }
         assert!(out.join("final/model.safetensors").is_file());
+        for dir in ["final", "checkpoint-2"] {
+            let recorded = agent::NavigationSettings::read(&out.join(dir)).unwrap();
+            let want = agent::NavigationSettings {
+                execute: Some(2),
+                ..settings
+            };
+            assert_eq!(recorded, Some(want), "{dir}");
+        }
     }
 }
 

@@ -371,6 +371,7 @@ fn navigation_settings(data: &Path) -> Result<Option<NavigationSettings>> {
             hfov_deg: config.hfov_deg,
             agent,
             stop_radius: config.stop_radius,
+            execute: None,
         }),
     )
 }

@@ -10,6 +10,9 @@ use anyhow::{bail, Context};
 use clap::Args;
 use serde::{Deserialize, Serialize};
 
+use rft::config::RewardWeights;
+use rft::{OnlineConfig, OnlineReward, RftConfig};
+
 use super::demo_report::{write_report, StageRecord};
 
 #[derive(Debug, Args)]
@@ -31,14 +34,33 @@ pub struct DemoArgs {
     /// spin-waiting).
     #[arg(long)]
     pub threads: Option<i32>,
+    /// Start from a random init (datagen, SFT, offline GRPO) instead of the committed navigator.
+    #[arg(long)]
+    pub from_scratch: bool,
+    /// The navigator checkpoint to start from (default: agent/checkpoints/tiny-nav).
+    #[arg(long, conflicts_with = "from_scratch")]
+    pub navigator: Option<PathBuf>,
 }
 
-/// What the demo runs, derived from `--minutes` and `--seed` only (so a rerun with the same flags reuses the
-/// directory, and other flags are refused rather than mixed in).
+/// Where the demo's model comes from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Start {
+    /// A trained navigator checkpoint (its navigation.json says how it runs), then closed-loop GRPO from it
+    /// through the one rollout buffer, as the paper starts RFT from a pretrained model.
+    Navigator(PathBuf),
+    /// A random init of the tiny preset: datagen, SFT, offline GRPO.
+    Scratch,
+}
+
+/// What the demo runs, derived from `--minutes`, `--seed` and where it starts only (so a rerun with the same
+/// flags reuses the directory, and other flags are refused rather than mixed in).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
     pub minutes: f64,
     pub seed: u64,
+    #[serde(default = "Plan::scratch")]
+    pub start: Start,
     /// Frames of data, RFT and eval: one size everywhere, so the model sees at test time what it trained on.
     pub width: u32,
     pub height: u32,
@@ -65,15 +87,24 @@ pub struct Plan {
 /// SFT optimizer steps per budget minute: batch 8 at ~12 samples/s (112x112 frames, one core of the 2-core
 /// machine of the README) is ~90 steps a minute, and SFT gets about 70% of the budget.
 const SFT_STEPS_PER_MINUTE: f64 = 65.0;
+/// Closed-loop GRPO rounds per budget minute from the navigator: a round (8 envs, 8 prompts x 4 completions)
+/// takes ~2.2 s at 112x112, and the rounds get about half the budget (the two model evals most of the rest).
+const ONLINE_ROUNDS_PER_MINUTE: f64 = 13.0;
 
 impl Plan {
-    pub fn new(minutes: f64, seed: u64) -> anyhow::Result<Plan> {
+    fn scratch() -> Start {
+        Start::Scratch
+    }
+
+    pub fn new(minutes: f64, seed: u64, start: Start) -> anyhow::Result<Plan> {
         if !(minutes.is_finite() && minutes > 0.0) {
             bail!("--minutes must be a positive number, got {minutes}");
         }
+        let smoke = minutes < 5.0;
         let base = Plan {
             minutes,
             seed,
+            start: start.clone(),
             width: 112,
             height: 112,
             hfov: 90.0,
@@ -88,33 +119,60 @@ impl Plan {
             rft_prompts_per_round: 4,
             rft_generations: 8,
             rft_learning_rate: 1e-4,
-            eval_episodes: 0,
+            eval_episodes: ((2.0 * minutes).round() as usize).clamp(5, 200),
             eval_max_steps: 500,
             rollout_episodes: 3,
         };
-        if minutes < 5.0 {
-            // Smoke run: every stage and artefact, in about a minute.
-            return Ok(Plan {
-                train_episodes: Some(6),
-                sft_steps: 6,
-                sft_batch: 4,
-                rft_rounds: 2,
-                rft_prompts_per_round: 2,
-                rft_generations: 4,
+        let base = if smoke {
+            // Every stage and artefact, in about a minute.
+            Plan {
                 eval_episodes: 2,
                 eval_max_steps: 24,
                 rollout_episodes: 1,
+                rft_rounds: 2,
+                rft_prompts_per_round: 2,
+                rft_generations: 4,
                 ..base
-            });
-        }
-        // About 70% of the budget trains, a tenth goes to GRPO (a round of 4 prompts x 8 completions takes
-        // ~6 s), the rest to the evals (~1 s per episode for each model row) and the rollouts.
-        Ok(Plan {
-            sft_steps: (minutes * SFT_STEPS_PER_MINUTE).round() as u64,
-            rft_rounds: minutes.round().max(1.0) as u64,
-            eval_episodes: ((2.0 * minutes).round() as usize).clamp(5, 200),
-            ..base
+            }
+        } else {
+            base
+        };
+        Ok(match start {
+            // The navigator's own settings (navigation.json) drive its evals and rounds; the round shape is
+            // scripts/navigator_round.json's.
+            Start::Navigator(_) => Plan {
+                rft_rounds: if smoke {
+                    base.rft_rounds
+                } else {
+                    (minutes * ONLINE_ROUNDS_PER_MINUTE).round() as u64
+                },
+                rft_prompts_per_round: if smoke { 2 } else { 8 },
+                rft_generations: 4,
+                rft_learning_rate: 2e-4,
+                ..base
+            },
+            Start::Scratch if smoke => Plan {
+                train_episodes: Some(6),
+                sft_steps: 6,
+                sft_batch: 4,
+                ..base
+            },
+            // About 70% of the budget trains, a tenth goes to GRPO (a round of 4 prompts x 8 completions
+            // takes ~6 s), the rest to the evals (~1 s per episode for each model row) and the rollouts.
+            Start::Scratch => Plan {
+                sft_steps: (minutes * SFT_STEPS_PER_MINUTE).round() as u64,
+                rft_rounds: minutes.round().max(1.0) as u64,
+                ..base
+            },
         })
+    }
+
+    /// The navigator this plan starts from, if any.
+    pub fn navigator(&self) -> Option<&Path> {
+        match &self.start {
+            Start::Navigator(dir) => Some(dir),
+            Start::Scratch => None,
+        }
     }
 }
 
@@ -150,101 +208,31 @@ pub struct Row {
     pub eval_dir: PathBuf,
 }
 
-fn stages(plan: &Plan, out: &Layout, device: &str, threads: Option<i32>) -> (Vec<Stage>, Vec<Row>) {
-    let (w, h, fov) = (
-        plan.width.to_string(),
-        plan.height.to_string(),
-        plan.hfov.to_string(),
-    );
-    let seed = plan.seed.to_string();
-    let frames = ["--width", &w, "--height", &h, "--hfov", &fov];
-    let threads: Vec<String> =
-        threads.map_or(Vec::new(), |t| vec!["--threads".into(), t.to_string()]);
-    let mut list = Vec::new();
+/// What the stage lines share: the plan, the layout and the model stages' device and threads.
+struct StageContext<'a> {
+    plan: &'a Plan,
+    out: &'a Layout,
+    device: &'a str,
+    threads: Vec<String>,
+}
 
-    let mut datagen = argv(&["datagen", "--split", "train", "--out", &out.s("data")]);
-    datagen.extend(argv(&frames));
-    datagen.extend(argv(&[
-        "--memory",
-        &plan.memory,
-        "--future",
-        &plan.future.to_string(),
-    ]));
-    if let Some(n) = plan.train_episodes {
-        datagen.extend(argv(&["--episodes", &n.to_string()]));
+impl StageContext<'_> {
+    fn frames(&self) -> Vec<String> {
+        let p = self.plan;
+        argv(&[
+            "--width",
+            &p.width.to_string(),
+            "--height",
+            &p.height.to_string(),
+            "--hfov",
+            &p.hfov.to_string(),
+        ])
     }
-    list.push(Stage {
-        name: "datagen",
-        what: "replay the expert (gt) actions of the train split, render the frames and write the VLN-Ego sample store".into(),
-        argv: datagen,
-        done_when: out.path("data/stats.json"),
-    });
-    list.push(Stage {
-        name: "init",
-        what: "a randomly initialised Qwen2-VL checkpoint of the tiny preset (HF layout, own tokenizer)".into(),
-        argv: argv(&["model", "init", "--preset", "tiny", "--seed", &seed, "--out", &out.s("model/init")]),
-        done_when: out.path("model/init/config.json"),
-    });
-    let mut sft = argv(&[
-        "sft",
-        "--data",
-        &out.s("data"),
-        "--model",
-        &out.s("model/init"),
-        "--out",
-        &out.s("model/sft"),
-        "--config",
-        &out.s("configs/sft.json"),
-    ]);
-    sft.extend(threads.iter().cloned());
-    list.push(Stage {
-        name: "sft",
-        what: format!(
-            "supervised fine-tuning on the store: {} steps of batch {}, loss on the answer tokens only",
-            plan.sft_steps, plan.sft_batch
-        ),
-        argv: sft,
-        done_when: out.path("model/sft/final/config.json"),
-    });
-    let mut rft = argv(&[
-        "rft",
-        "--data",
-        &out.s("data"),
-        "--model",
-        &out.s("model/sft/final"),
-        "--out",
-        &out.s("model/rft"),
-        "--config",
-        &out.s("configs/rft.json"),
-        "--device",
-        device,
-    ]);
-    rft.extend(threads.iter().cloned());
-    list.push(Stage {
-        name: "rft",
-        what: format!(
-            "offline GRPO from the SFT model: {} rounds of {} prompts x {} completions, time-decayed + format reward",
-            plan.rft_rounds, plan.rft_prompts_per_round, plan.rft_generations
-        ),
-        argv: rft,
-        done_when: out.path("model/rft/final/config.json"),
-    });
 
-    let max_steps = plan.eval_max_steps.to_string();
-    let model_flags = argv(&[
-        "--memory",
-        &plan.memory,
-        "--future",
-        &plan.future.to_string(),
-        "--execute",
-        &plan.execute.to_string(),
-        "--device",
-        device,
-    ]);
-    // `eval` and `rollout` take the same task options: the first `n` val_unseen episodes, one env each, the
-    // demo's frames, and the VLM policy's flags when the policy is a model.
-    let task_line = |command: &str, policy: &str, n: usize, dir: &str| {
-        let n = n.to_string();
+    /// An `eval` or `rollout` line: the first `n` val_unseen episodes, one env each. A navigator runs with the
+    /// settings it records; a scratch model gets the plan's frames and VLM flags.
+    fn task_line(&self, command: &str, policy: &str, n: usize, dir: &str) -> Vec<String> {
+        let (n, p) = (n.to_string(), self.plan);
         let mut a = argv(&[
             command,
             "--split",
@@ -256,76 +244,250 @@ fn stages(plan: &Plan, out: &Layout, device: &str, threads: Option<i32>) -> (Vec
             "--envs",
             &n,
             "--seed",
-            &seed,
+            &p.seed.to_string(),
             "--max-steps",
-            &max_steps,
+            &p.eval_max_steps.to_string(),
             "--out",
-            &out.s(dir),
+            &self.out.s(dir),
         ]);
-        a.extend(argv(&frames));
-        if policy.starts_with("model:") {
-            a.extend(model_flags.iter().cloned());
+        if !policy.starts_with("model:") {
+            return a;
+        }
+        a.extend(argv(&["--device", self.device]));
+        if p.navigator().is_none() {
+            a.extend(self.frames());
+            a.extend(argv(&[
+                "--memory",
+                &p.memory,
+                "--future",
+                &p.future.to_string(),
+                "--execute",
+                &p.execute.to_string(),
+            ]));
         }
         a
+    }
+}
+
+/// Datagen, init, SFT and offline GRPO: the model the scratch demo evaluates.
+fn scratch_training(c: &StageContext) -> Vec<Stage> {
+    let (plan, out) = (c.plan, c.out);
+    let mut datagen = argv(&["datagen", "--split", "train", "--out", &out.s("data")]);
+    datagen.extend(c.frames());
+    datagen.extend(argv(&[
+        "--memory",
+        &plan.memory,
+        "--future",
+        &plan.future.to_string(),
+    ]));
+    if let Some(n) = plan.train_episodes {
+        datagen.extend(argv(&["--episodes", &n.to_string()]));
+    }
+    let seed = plan.seed.to_string();
+    let mut sft = argv(&[
+        "sft",
+        "--data",
+        &out.s("data"),
+        "--model",
+        &out.s("model/init"),
+        "--out",
+        &out.s("model/sft"),
+        "--config",
+        &out.s("configs/sft.json"),
+    ]);
+    sft.extend(c.threads.iter().cloned());
+    let mut rft = argv(&[
+        "rft",
+        "--data",
+        &out.s("data"),
+        "--model",
+        &out.s("model/sft/final"),
+        "--out",
+        &out.s("model/rft"),
+        "--config",
+        &out.s("configs/rft.json"),
+        "--device",
+        c.device,
+    ]);
+    rft.extend(c.threads.iter().cloned());
+    vec![
+        Stage {
+            name: "datagen",
+            what: "replay the expert (gt) actions of the train split, render the frames and write the VLN-Ego sample store".into(),
+            argv: datagen,
+            done_when: out.path("data/stats.json"),
+        },
+        Stage {
+            name: "init",
+            what: "a randomly initialised Qwen2-VL checkpoint of the tiny preset (HF layout, own tokenizer)".into(),
+            argv: argv(&["model", "init", "--preset", "tiny", "--seed", &seed, "--out", &out.s("model/init")]),
+            done_when: out.path("model/init/config.json"),
+        },
+        Stage {
+            name: "sft",
+            what: format!(
+                "supervised fine-tuning on the store: {} steps of batch {}, loss on the answer tokens only",
+                plan.sft_steps, plan.sft_batch
+            ),
+            argv: sft,
+            done_when: out.path("model/sft/final/config.json"),
+        },
+        Stage {
+            name: "rft",
+            what: format!(
+                "offline GRPO from the SFT model: {} rounds of {} prompts x {} completions, time-decayed + format reward",
+                plan.rft_rounds, plan.rft_prompts_per_round, plan.rft_generations
+            ),
+            argv: rft,
+            done_when: out.path("model/rft/final/config.json"),
+        },
+    ]
+}
+
+/// Closed-loop GRPO from the navigator through the one rollout buffer (the SFT term on the expert's labels of
+/// the states the policy reaches, next to GRPO on its sampled completions).
+fn navigator_training(c: &StageContext, navigator: &Path) -> Vec<Stage> {
+    let (plan, out) = (c.plan, c.out);
+    let mut rft = argv(&[
+        "rft",
+        "--online",
+        "--split",
+        "train",
+        "--model",
+        &navigator.display().to_string(),
+        "--out",
+        &out.s("model/rft"),
+        "--config",
+        &out.s("configs/rft.json"),
+        "--device",
+        c.device,
+    ]);
+    rft.extend(c.threads.iter().cloned());
+    vec![Stage {
+        name: "rft",
+        what: format!(
+            "closed-loop GRPO from the navigator on the train split: {} rounds of {} envs' decisions x {} \
+             completions, TDR + format + outcome reward, with the SFT term on the expert's labels of the \
+             states reached",
+            plan.rft_rounds, plan.rft_prompts_per_round, plan.rft_generations
+        ),
+        argv: rft,
+        done_when: out.path("model/rft/final/config.json"),
+    }]
+}
+
+/// The evals of the table (baselines, then the model rows) and the rollouts.
+fn evaluation(c: &StageContext) -> (Vec<Stage>, Vec<Row>) {
+    let (plan, out) = (c.plan, c.out);
+    let rft_model = format!("model:{}", out.s("model/rft/final"));
+    let (models, first_dir) = match plan.navigator() {
+        Some(dir) => (
+            [
+                ("navigator".to_owned(), format!("model:{}", dir.display())),
+                (
+                    "navigator + RFT (online GRPO)".to_owned(),
+                    rft_model.clone(),
+                ),
+            ],
+            "eval/navigator",
+        ),
+        None => (
+            [
+                (
+                    "SFT".to_owned(),
+                    format!("model:{}", out.s("model/sft/final")),
+                ),
+                ("SFT + RFT (offline GRPO)".to_owned(), rft_model.clone()),
+            ],
+            "eval/sft",
+        ),
     };
+    let [(first, first_policy), (second, second_policy)] = models;
+    let mut stages = Vec::new();
     let mut rows = Vec::new();
     for (label, policy, dir) in [
-        ("random", "random".to_owned(), "eval/random"),
-        ("forward", "forward".to_owned(), "eval/forward"),
+        ("random".to_owned(), "random".to_owned(), "eval/random"),
+        ("forward".to_owned(), "forward".to_owned(), "eval/forward"),
         (
-            "oracle (expert follower)",
+            "oracle (expert follower)".to_owned(),
             "oracle".to_owned(),
             "eval/oracle",
         ),
-        (
-            "SFT",
-            format!("model:{}", out.s("model/sft/final")),
-            "eval/sft",
-        ),
-        (
-            "SFT + RFT (offline GRPO)",
-            format!("model:{}", out.s("model/rft/final")),
-            "eval/rft",
-        ),
+        (first, first_policy, first_dir),
+        (second, second_policy, "eval/rft"),
     ] {
-        list.push(Stage {
+        stages.push(Stage {
             name: "eval",
             what: format!(
                 "{label} on the first {} val_unseen episodes (seed {}, step cap {})",
                 plan.eval_episodes, plan.seed, plan.eval_max_steps
             ),
-            argv: task_line("eval", &policy, plan.eval_episodes, dir),
+            argv: c.task_line("eval", &policy, plan.eval_episodes, dir),
             done_when: out.path(&format!("{dir}/metrics.json")),
         });
         rows.push(Row {
-            label: label.to_owned(),
+            label,
             eval_dir: out.path(dir),
         });
     }
-
     for (policy, dir, who) in [
-        (
-            format!("model:{}", out.s("model/rft/final")),
-            "rollouts/rft",
-            "the RFT model",
-        ),
+        (rft_model, "rollouts/rft", "the RFT model"),
         (
             "oracle".to_owned(),
             "rollouts/oracle",
             "the expert follower",
         ),
     ] {
-        list.push(Stage {
+        stages.push(Stage {
             name: "rollout",
             what: format!(
                 "{} on the first {} val_unseen episodes: trajectory, top-down map, egocentric GIF each",
                 who, plan.rollout_episodes
             ),
-            argv: task_line("rollout", &policy, plan.rollout_episodes, dir),
+            argv: c.task_line("rollout", &policy, plan.rollout_episodes, dir),
             done_when: out.path(&format!("{dir}/done.json")),
         });
     }
+    (stages, rows)
+}
+
+fn stages(plan: &Plan, out: &Layout, device: &str, threads: Option<i32>) -> (Vec<Stage>, Vec<Row>) {
+    let c = StageContext {
+        plan,
+        out,
+        device,
+        threads: threads.map_or(Vec::new(), |t| vec!["--threads".into(), t.to_string()]),
+    };
+    let mut list = match plan.navigator() {
+        Some(dir) => navigator_training(&c, dir),
+        None => scratch_training(&c),
+    };
+    let (evals, rows) = evaluation(&c);
+    list.extend(evals);
     (list, rows)
+}
+
+/// Every subcommand line the demo would run for these flags (for checking them against the parser).
+#[cfg(test)]
+pub fn planned_commands(args: &DemoArgs) -> anyhow::Result<Vec<Vec<String>>> {
+    let plan = Plan::new(args.minutes, args.seed, start_of(args))?;
+    let out = Layout {
+        root: args.out.clone(),
+    };
+    let (list, _) = stages(&plan, &out, &args.device, args.threads);
+    Ok(list.into_iter().map(|s| s.argv).collect())
+}
+
+fn start_of(args: &DemoArgs) -> Start {
+    if args.from_scratch {
+        Start::Scratch
+    } else {
+        Start::Navigator(
+            args.navigator
+                .clone()
+                .unwrap_or_else(agent::navigation::shipped_navigator_dir),
+        )
+    }
 }
 
 /// Writes `bytes` to `path` through a temp file in the same directory and a rename.
@@ -340,7 +502,20 @@ fn write_json(path: &Path, value: &serde_json::Value) -> anyhow::Result<()> {
 
 /// The stage configs the demo writes (Hugging Face / TRL names, as `--config` files take them).
 fn write_configs(plan: &Plan, out: &Layout, device: &str) -> anyhow::Result<()> {
-    let sft = serde_json::json!({
+    let rft = match plan.navigator() {
+        Some(dir) => online_config(plan, dir)?,
+        None => {
+            write_json(&out.path("configs/sft.json"), &sft_config(plan, device))?;
+            offline_config(plan)
+        }
+    };
+    let path = out.path("configs/rft.json");
+    rft.validate(&path)?;
+    write_json(&path, &serde_json::to_value(&rft)?)
+}
+
+fn sft_config(plan: &Plan, device: &str) -> serde_json::Value {
+    serde_json::json!({
         "learning_rate": plan.sft_learning_rate,
         "lr_scheduler_type": "cosine",
         "warmup_ratio": 0.05,
@@ -356,21 +531,56 @@ fn write_configs(plan: &Plan, out: &Layout, device: &str) -> anyhow::Result<()> 
         "eval_steps": (plan.sft_steps / 2).max(1),
         "val_fraction": 0.05,
         "eval_samples": 32,
-    });
-    let rft = serde_json::json!({
-        "num_generations": plan.rft_generations,
-        "prompts_per_step": plan.rft_prompts_per_round,
-        "micro_batch_size": 16,
-        "max_completion_length": 64,
-        "learning_rate": plan.rft_learning_rate,
-        "beta": 0.04,
-        "loss_type": "grpo",
-        "max_steps": plan.rft_rounds,
-        "save_steps": (plan.rft_rounds / 2).max(1),
-        "seed": plan.seed,
-    });
-    write_json(&out.path("configs/sft.json"), &sft)?;
-    write_json(&out.path("configs/rft.json"), &rft)
+    })
+}
+
+fn offline_config(plan: &Plan) -> RftConfig {
+    RftConfig {
+        num_generations: plan.rft_generations,
+        prompts_per_step: plan.rft_prompts_per_round,
+        micro_batch_size: 16,
+        max_completion_length: 64,
+        learning_rate: plan.rft_learning_rate,
+        beta: 0.04,
+        max_steps: plan.rft_rounds as usize,
+        save_steps: (plan.rft_rounds as usize / 2).max(1),
+        seed: plan.seed,
+        ..RftConfig::default()
+    }
+}
+
+/// Closed-loop rounds from the navigator (scripts/navigator_round.json's shape): its history sampler and
+/// stop radius, the outcome reward next to TDR and format, and the SFT term on the expert's labels.
+fn online_config(plan: &Plan, navigator: &Path) -> anyhow::Result<RftConfig> {
+    let Some(nav) = agent::NavigationSettings::read(navigator)? else {
+        bail!(
+            "{} is not a navigator checkpoint (no {}): train one with scripts/train_navigator.sh, pass \
+             --navigator DIR, or run the demo --from-scratch",
+            navigator.display(),
+            agent::navigation::NAVIGATION_FILE
+        );
+    };
+    Ok(RftConfig {
+        beta: 0.0,
+        sft_coef: 1.0,
+        online: OnlineConfig {
+            num_envs: plan.rft_prompts_per_round,
+            reward: OnlineReward::ExpertTdr,
+            execute: nav.execute.unwrap_or(plan.execute),
+            memory: nav.memory.to_string(),
+            stop_radius: nav.stop_radius,
+            weights: RewardWeights {
+                format: 1.0,
+                tdr: 1.0,
+                progress: 0.0,
+                success: 0.0,
+                outcome: 1.0,
+            },
+            stop_cost: 0.25,
+            ..OnlineConfig::default()
+        },
+        ..offline_config(plan)
+    })
 }
 
 /// Refuses to mix two plans in one directory.
@@ -383,10 +593,14 @@ fn check_or_write_plan(plan: &Plan, out: &Layout) -> anyhow::Result<()> {
             .with_context(|| format!("{}: not a demo plan", path.display()))?;
         if stored != *plan {
             bail!(
-                "{} holds a demo run with --minutes {} --seed {}; rerun with those flags to resume it, or use another --out",
+                "{} holds a demo run with --minutes {} --seed {} ({}); rerun with those flags to resume it, or use another --out",
                 out.root.display(),
                 stored.minutes,
-                stored.seed
+                stored.seed,
+                match &stored.start {
+                    Start::Navigator(dir) => format!("from the navigator {}", dir.display()),
+                    Start::Scratch => "--from-scratch".to_owned(),
+                }
             );
         }
         return Ok(());
@@ -398,7 +612,7 @@ fn check_or_write_plan(plan: &Plan, out: &Layout) -> anyhow::Result<()> {
 pub type RunCommand<'a> = &'a dyn Fn(&[String]) -> anyhow::Result<()>;
 
 pub fn run(args: DemoArgs, run_command: RunCommand) -> anyhow::Result<()> {
-    let plan = Plan::new(args.minutes, args.seed)?;
+    let plan = Plan::new(args.minutes, args.seed, start_of(&args))?;
     let out = Layout {
         root: args.out.clone(),
     };
@@ -421,11 +635,14 @@ pub fn run(args: DemoArgs, run_command: RunCommand) -> anyhow::Result<()> {
     };
     let started = Instant::now();
     println!(
-        "demo -> {}: {} stages, budget {} min (SFT {} steps, RFT {} rounds, eval on {} val_unseen episodes)",
+        "demo -> {}: {} stages, budget {} min ({}, RFT {} rounds, eval on {} val_unseen episodes)",
         out.root.display(),
         stages.len(),
         plan.minutes,
-        plan.sft_steps,
+        match plan.navigator() {
+            Some(dir) => format!("from the navigator {}", dir.display()),
+            None => format!("from scratch: SFT {} steps", plan.sft_steps),
+        },
         plan.rft_rounds,
         plan.eval_episodes
     );
@@ -479,29 +696,49 @@ pub fn run(args: DemoArgs, run_command: RunCommand) -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::Plan;
+    use super::{Plan, Start};
+
+    fn nav() -> Start {
+        Start::Navigator("agent/checkpoints/tiny-nav".into())
+    }
 
     #[test]
     fn plan_grows_with_the_budget_and_is_a_smoke_run_below_five_minutes() {
-        let smoke = Plan::new(1.0, 0).unwrap();
-        let short = Plan::new(10.0, 0).unwrap();
-        let full = Plan::new(30.0, 0).unwrap();
+        let smoke = Plan::new(1.0, 0, Start::Scratch).unwrap();
+        let short = Plan::new(10.0, 0, Start::Scratch).unwrap();
+        let full = Plan::new(30.0, 0, Start::Scratch).unwrap();
         assert_eq!(smoke.train_episodes, Some(6));
         assert!(smoke.sft_steps < short.sft_steps && short.sft_steps < full.sft_steps);
         assert!(short.rft_rounds < full.rft_rounds && short.eval_episodes < full.eval_episodes);
         assert_eq!(full.train_episodes, None);
-        assert_eq!(Plan::new(1000.0, 0).unwrap().eval_episodes, 200);
         assert_eq!(
-            Plan::new(30.0, 0).unwrap(),
+            Plan::new(1000.0, 0, Start::Scratch).unwrap().eval_episodes,
+            200
+        );
+        assert_eq!(
+            Plan::new(30.0, 0, Start::Scratch).unwrap(),
             full,
             "a plan is a function of its flags"
         );
     }
 
     #[test]
+    fn a_navigator_plan_trains_no_sft_and_grows_its_rounds_with_the_budget() {
+        let smoke = Plan::new(1.0, 0, nav()).unwrap();
+        let full = Plan::new(30.0, 0, nav()).unwrap();
+        assert_eq!((smoke.sft_steps, full.sft_steps), (0, 0));
+        assert!(smoke.rft_rounds < full.rft_rounds);
+        assert_eq!(
+            full.eval_episodes,
+            Plan::new(30.0, 0, Start::Scratch).unwrap().eval_episodes
+        );
+        assert_ne!(full, Plan::new(30.0, 0, Start::Scratch).unwrap());
+    }
+
+    #[test]
     fn plan_refuses_budgets_that_are_not_positive() {
         for m in [0.0, -3.0, f64::NAN, f64::INFINITY] {
-            assert!(Plan::new(m, 0).is_err(), "{m}");
+            assert!(Plan::new(m, 0, Start::Scratch).is_err(), "{m}");
         }
     }
 }

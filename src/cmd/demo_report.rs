@@ -102,15 +102,28 @@ pub fn write_report(
         table.push('\n');
         table.push_str(&r.metrics.table_row(&r.policy));
     }
-    let mut shown = rollouts(root, "SFT + RFT", "rollouts/rft")?;
+    let (rft_label, loop_stages) = match plan.navigator() {
+        Some(dir) => (
+            "navigator + RFT",
+            format!(
+                "closed-loop GRPO from the navigator `{}`, evaluation",
+                dir.display()
+            ),
+        ),
+        None => (
+            "SFT + RFT",
+            "data generation, SFT, GRPO, evaluation; `--from-scratch`".to_owned(),
+        ),
+    };
+    let mut shown = rollouts(root, rft_label, "rollouts/rft")?;
     shown.extend(rollouts(root, "oracle", "rollouts/oracle")?);
     let total: f64 = stages.iter().map(|s| s.seconds).sum();
 
     let mut md = String::new();
     md.push_str("# vln-r1 demo\n\n");
     md.push_str(&format!(
-        "`vln-r1 demo --out {} --minutes {} --seed {}`: the VLN-R1 loop (data generation, SFT, GRPO, \
-         evaluation) on the shipped procedural world; {:.1} min of stages in all.\n\n",
+        "`vln-r1 demo --out {} --minutes {} --seed {}`: the VLN-R1 loop ({loop_stages}) on the shipped \
+         procedural world; {:.1} min of stages in all.\n\n",
         root.display(),
         plan.minutes,
         plan.seed,
@@ -148,13 +161,22 @@ pub fn write_report(
             r.video.display()
         ));
     }
+    md.push_str("## Artefacts\n\n- `plan.json`: what `--minutes`, `--seed` and the start decided; `configs/`: the configs used\n");
+    md.push_str(match plan.navigator() {
+        Some(_) => {
+            "- `model/rft/final`: the navigator after closed-loop GRPO, in Hugging Face layout (loadable by \
+             `transformers`), with the `navigation.json` it runs with; `model/rft/metrics.jsonl`: the training log; \
+             `model/rft/rollouts/`: the rollout buffer (frames, completions, rewards, advantages, expert labels)\n"
+        }
+        None => {
+            "- `data/`: the VLN-Ego sample store (`manifest.json`, shards), frames, `vln_ego.json` (sharegpt), `stats.json`\n\
+             - `model/init`, `model/sft/final`, `model/rft/final`: checkpoints in Hugging Face layout (loadable by \
+             `transformers`); `model/sft/metrics.jsonl`, `model/rft/metrics.jsonl`: training logs; \
+             `model/rft/rollouts/`: the GRPO completions, rewards and advantages\n"
+        }
+    });
     md.push_str(
-        "## Artefacts\n\n\
-         - `plan.json`: what `--minutes` and `--seed` decided; `configs/`: the SFT and RFT configs used\n\
-         - `data/`: the VLN-Ego sample store (`manifest.json`, shards), frames, `vln_ego.json` (sharegpt), `stats.json`\n\
-         - `model/init`, `model/sft/final`, `model/rft/final`: checkpoints in Hugging Face layout (loadable by `transformers`); \
-         `model/sft/metrics.jsonl`, `model/rft/metrics.jsonl`: training logs; `model/rft/rollouts/`: the GRPO completions, rewards and advantages\n\
-         - `eval/<policy>/`: `results.jsonl` (one line per episode), `metrics.json` (the row above)\n\
+        "- `eval/<policy>/`: `results.jsonl` (one line per episode), `metrics.json` (the row above)\n\
          - `rollouts/<policy>/<episode>/`: `trajectory.jsonl`, `map.png`, `video.gif`\n\
          - `stages.json`, `report.json`: the stages and this report for tools\n\n",
     );

@@ -8,7 +8,7 @@ use env::task::{Sensors, VlnEnvConfig};
 use rft::{run_offline, run_online, OfflineRun, OnlineRun, RftConfig, StepLog};
 
 use super::args::SceneReadArgs;
-use super::task::{load_split, AgentKind, LoadedSplit};
+use super::task::{load_split, pick, AgentKind, LoadedSplit};
 
 #[derive(Debug, Args)]
 pub struct RftArgs {
@@ -41,14 +41,15 @@ pub struct RftArgs {
     scene_read: SceneReadArgs,
     #[arg(long, value_enum, default_value = "r2r")]
     agent: AgentKind,
-    /// Online RGB sensor width, height (pixels) and horizontal field of view (degrees): use the frames the
-    /// SFT data was made with (`datagen --width/--height/--hfov`) and that `eval` will show.
-    #[arg(long, default_value_t = 224)]
-    width: u32,
-    #[arg(long, default_value_t = 224)]
-    height: u32,
-    #[arg(long, default_value_t = 90.0)]
-    hfov: f32,
+    /// Online RGB sensor width, height (pixels) and horizontal field of view (degrees); default: the frames
+    /// the model was trained on (its navigation.json), else 224x224, 90 degrees. A value that contradicts
+    /// the checkpoint is refused.
+    #[arg(long)]
+    width: Option<u32>,
+    #[arg(long)]
+    height: Option<u32>,
+    #[arg(long)]
+    hfov: Option<f32>,
     /// auto (CUDA if available), cpu, cuda or cuda:N.
     #[arg(long, default_value = "cpu")]
     device: agent::DeviceChoice,
@@ -58,6 +59,55 @@ pub struct RftArgs {
     /// libtorch intra-op threads (default: libtorch's choice).
     #[arg(long)]
     threads: Option<i32>,
+}
+
+/// The closed-loop camera: flags, else the checkpoint's navigation.json, else 224x224 at 90 degrees. The
+/// config's history sampler must be the one the checkpoint was trained with.
+struct OnlineFrames {
+    width: u32,
+    height: u32,
+    hfov: f32,
+}
+
+impl OnlineFrames {
+    fn resolve(a: &RftArgs, config: &RftConfig) -> anyhow::Result<OnlineFrames> {
+        let nav = agent::NavigationSettings::read(&a.model)?;
+        let source = |field: &str| {
+            format!(
+                "{}/{} {field}",
+                a.model.display(),
+                agent::navigation::NAVIGATION_FILE
+            )
+        };
+        if let Some(n) = &nav {
+            let memory: episodes::MemorySampler = config.online.memory.parse()?;
+            if memory != n.memory {
+                bail!(
+                    "--config online.memory {memory} contradicts {} {}, the history the checkpoint was \
+                     trained with; set online.memory to it",
+                    source("memory"),
+                    n.memory
+                );
+            }
+        }
+        Ok(OnlineFrames {
+            width: pick("--width", a.width, nav.map(|n| n.width), &source("width"))?.unwrap_or(224),
+            height: pick(
+                "--height",
+                a.height,
+                nav.map(|n| n.height),
+                &source("height"),
+            )?
+            .unwrap_or(224),
+            hfov: pick(
+                "--hfov",
+                a.hfov,
+                nav.map(|n| n.hfov_deg),
+                &source("hfov_deg"),
+            )?
+            .unwrap_or(90.0),
+        })
+    }
 }
 
 fn print_step(log: &StepLog) {
@@ -128,15 +178,16 @@ pub fn run(a: RftArgs) -> anyhow::Result<()> {
                 dataset_dir.display()
             );
         }
+        let frames = OnlineFrames::resolve(&a, &config)?;
         let run = OnlineRun {
             library,
             dataset,
             env: VlnEnvConfig {
                 max_steps: config.online.max_episode_steps,
                 sensors: Sensors::RGB,
-                width: a.width,
-                height: a.height,
-                hfov_deg: a.hfov,
+                width: frames.width,
+                height: frames.height,
+                hfov_deg: frames.hfov,
                 ..VlnEnvConfig::default()
             },
             model: a.model.clone(),

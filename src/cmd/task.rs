@@ -63,9 +63,10 @@ pub struct TaskArgs {
     /// navigation.json, else 6.
     #[arg(long)]
     pub future: Option<usize>,
-    /// model:DIR only: how many of the N predicted actions run before the model is asked again.
-    #[arg(long, default_value_t = 1)]
-    pub execute: usize,
+    /// model:DIR only: how many of the N predicted actions run before the model is asked again; default:
+    /// as the checkpoint was trained closed-loop (its navigation.json), else 1.
+    #[arg(long)]
+    pub execute: Option<usize>,
     /// model:DIR only: constrained (the decoder may only write N valid options; the letter picks the option)
     /// or free (the model's text as written; an unparsable answer runs STOP).
     #[arg(long, default_value = "constrained")]
@@ -118,6 +119,7 @@ pub struct TaskArgs {
 pub struct RunSettings {
     pub memory: episodes::MemorySampler,
     pub future: usize,
+    pub execute: usize,
     pub agent: AgentKind,
     pub width: u32,
     pub height: u32,
@@ -158,6 +160,13 @@ impl RunSettings {
                 &from("num_actions"),
             )?
             .unwrap_or(6),
+            execute: pick(
+                "--execute",
+                args.execute,
+                c.and_then(|n| n.execute),
+                &from("execute"),
+            )?
+            .unwrap_or(1),
             agent: pick("--agent", args.agent, agent, &from("agent"))?.unwrap_or(AgentKind::R2r),
             width: pick("--width", args.width, c.map(|n| n.width), &from("width"))?.unwrap_or(224),
             height: pick(
@@ -179,7 +188,7 @@ impl RunSettings {
 }
 
 /// The flag's value, else the checkpoint's; both given and different is an error naming both.
-fn pick<T: PartialEq + std::fmt::Display>(
+pub fn pick<T: PartialEq + std::fmt::Display>(
     flag: &str,
     given: Option<T>,
     checkpoint: Option<T>,
@@ -293,7 +302,7 @@ pub fn build_policy(task: &Task, args: &TaskArgs) -> anyhow::Result<Box<dyn Poli
             let config = agent::VlmPolicyConfig {
                 memory: task.settings.memory,
                 num_actions: task.settings.future,
-                execute: args.execute,
+                execute: task.settings.execute,
                 decoding: args.decoding,
                 stop_bias: args.stop_bias,
                 ..agent::VlmPolicyConfig::default()
