@@ -143,118 +143,234 @@ pub fn train(
     let manager = CheckpointManager::new(&run.out, cfg.save_total_limit);
     manager.clean_partial()?;
     let resume = manager.latest()?;
-
-    let store = SampleStore::open(&run.data)?;
-    let navigation = navigation_settings(&run.data)?;
-    let (train_idx, val_idx) = split_by_episode(&store, cfg.val_fraction)?;
-    let train_idx = oversample_by_next_action(&store, &train_idx, cfg.next_action_balance)?;
-    if train_idx.is_empty() {
-        return Err(SftError::config(
-            "val_fraction",
-            format!(
-                "{}: no training samples left ({} samples, {} held out)",
-                run.data.display(),
-                store.len(),
-                val_idx.len()
-            ),
-        ));
-    }
-
-    let (load_dir, state) = match &resume {
-        Some((_, dir)) => {
-            let state = read_state(dir)?;
-            check_resume(&state, run, train_idx.len(), dir)?;
-            (dir.clone(), Some(state))
-        }
-        None => (run.model.clone(), None),
-    };
-    let pipeline = Pipeline::load(&load_dir, device, kind)?;
-    let mut params = Vec::new();
-    for (name, t) in pipeline.model.vs.variables() {
-        let train_it = !(cfg.freeze_vision_tower && name.starts_with("visual."));
-        let _ = t.set_requires_grad(train_it);
-        if train_it {
-            params.push((name, t));
-        }
-    }
-    let mut opt = AdamW::new(params, cfg.adamw())?;
-    let start_step = match &state {
-        Some(s) => {
-            opt.load(&load_dir.join(OPTIMIZER_FILE))?;
-            if opt.steps() as u64 != s.global_step {
-                return Err(SftError::checkpoint(
-                    &load_dir,
-                    format!(
-                        "optimizer state is at step {}, trainer state at step {}",
-                        opt.steps(),
-                        s.global_step
-                    ),
-                ));
-            }
-            s.global_step
-        }
-        None => 0,
-    };
-
-    // Lengths only order the batches with group_by_length; tokenising every sample costs seconds per 10k.
-    let lens = if cfg.group_by_length {
-        lengths(&store, &train_idx, &pipeline.processor)?
-    } else {
-        Vec::new()
-    };
-    let bs = cfg.per_device_train_batch_size;
-    let accum = cfg.gradient_accumulation_steps;
-    let micro_per_epoch = train_idx.len().div_ceil(bs);
-    let steps_per_epoch = micro_per_epoch.div_ceil(accum) as u64;
-    let total_steps = cfg
-        .max_steps
-        .unwrap_or(cfg.num_train_epochs * steps_per_epoch);
-    let schedule = LrSchedule::with_warmup_ratio(
-        cfg.lr_scheduler_type,
-        cfg.learning_rate,
-        cfg.warmup_ratio,
-        total_steps,
-    );
-    let metrics_path = run.out.join(METRICS_FILE);
-    trim_metrics(&metrics_path, start_step)?;
-
-    let info = RunInfo {
-        total_steps,
-        start_step,
-        resumed_from: resume.as_ref().map(|(_, d)| d.clone()),
-        steps_per_epoch,
-        train_samples: train_idx.len(),
-        val_samples: val_idx.len(),
-        trainable_parameters: opt.num_parameters(),
-        device: format!("{device:?}"),
-        dtype: agent::model::kind_name(kind).into(),
-    };
+    let data = RunData::load(run)?;
+    let mut session = Session::start(run, data, manager, resume.map(|(_, d)| d), device, kind)?;
+    let info = session.info(device, kind);
     if on_event(&TrainEvent::Started(&info)).is_break() {
-        return Ok(summary(start_step, total_steps, None, None));
+        return Ok(summary(session.start_step, session.total_steps, None, None));
     }
+    for step in session.start_step..session.total_steps {
+        let log = session.step(step)?;
+        let done = log.step;
+        let is_last = done == session.total_steps;
+        let mut flow = on_event(&TrainEvent::Step(&log));
+        if let Some(e) = session.maybe_evaluate(done)? {
+            if on_event(&TrainEvent::Eval(&e)).is_break() {
+                flow = ControlFlow::Break(());
+            }
+        }
+        if let Some(dir) = session.maybe_save(done)? {
+            let event = TrainEvent::Checkpoint {
+                step: done,
+                dir: &dir,
+            };
+            if on_event(&event).is_break() {
+                flow = ControlFlow::Break(());
+            }
+        }
+        if flow.is_break() && !is_last {
+            return Ok(summary(done, session.total_steps, None, session.last_eval));
+        }
+    }
+    let final_dir = run.out.join(FINAL_DIR);
+    publish_dir(&final_dir, |d| session.save_model(d))?;
+    let _ = on_event(&TrainEvent::Finished { dir: &final_dir });
+    Ok(summary(
+        session.total_steps,
+        session.total_steps,
+        Some(final_dir),
+        session.last_eval,
+    ))
+}
 
-    let val = spread(&val_idx, cfg.eval_samples);
-    let mut last_eval = state.as_ref().and_then(|s| s.last_eval.clone());
-    let mut last_loss: Option<f64>;
-    let mut order: Option<(u64, Vec<Vec<u64>>)> = None;
-    let pad = pipeline.pad_token_id();
-    for step in start_step..total_steps {
-        let started = Instant::now();
-        let epoch = step / steps_per_epoch;
-        if order.as_ref().map(|(e, _)| *e) != Some(epoch) {
-            order = Some((
-                epoch,
-                epoch_batches(&train_idx, &lens, bs, cfg.seed, epoch, cfg.group_by_length),
+/// The run's samples: the store, its navigation settings, and the train (oversampled by next action) and
+/// held-out indices.
+struct RunData {
+    store: SampleStore,
+    navigation: Option<NavigationSettings>,
+    train_idx: Vec<u64>,
+    val_idx: Vec<u64>,
+}
+
+impl RunData {
+    fn load(run: &SftRun) -> Result<RunData> {
+        let cfg = &run.config;
+        let store = SampleStore::open(&run.data)?;
+        let navigation = navigation_settings(&run.data)?;
+        let (train_idx, val_idx) = split_by_episode(&store, cfg.val_fraction)?;
+        let train_idx = oversample_by_next_action(&store, &train_idx, cfg.next_action_balance)?;
+        if train_idx.is_empty() {
+            return Err(SftError::config(
+                "val_fraction",
+                format!(
+                    "{}: no training samples left ({} samples, {} held out)",
+                    run.data.display(),
+                    store.len(),
+                    val_idx.len()
+                ),
             ));
         }
-        let batches = &order.as_ref().expect("set above").1;
-        let k = (step % steps_per_epoch) as usize;
-        let micro = &batches[k * accum..((k + 1) * accum).min(batches.len())];
+        Ok(RunData {
+            store,
+            navigation,
+            train_idx,
+            val_idx,
+        })
+    }
+}
+
+/// A run in progress: the model and optimizer (fresh or resumed), the schedule, and where the batches come
+/// from.
+struct Session<'a> {
+    run: &'a SftRun,
+    data: RunData,
+    manager: CheckpointManager,
+    pipeline: Pipeline,
+    opt: AdamW,
+    resumed_from: Option<PathBuf>,
+    start_step: u64,
+    total_steps: u64,
+    steps_per_epoch: u64,
+    schedule: LrSchedule,
+    /// Sample lengths (only with group_by_length).
+    lens: Vec<usize>,
+    /// The current epoch's micro-batches.
+    order: Option<(u64, Vec<Vec<u64>>)>,
+    /// The held-out samples a validation pass reads.
+    val: Vec<u64>,
+    metrics_path: PathBuf,
+    last_loss: Option<f64>,
+    last_eval: Option<EvalLog>,
+}
+
+impl<'a> Session<'a> {
+    /// Loads the policy from `resume` (checking it belongs to this run) or from the run's model, and the
+    /// optimizer state with it.
+    fn start(
+        run: &'a SftRun,
+        data: RunData,
+        manager: CheckpointManager,
+        resume: Option<PathBuf>,
+        device: Device,
+        kind: Kind,
+    ) -> Result<Session<'a>> {
+        let cfg = &run.config;
+        let state = match &resume {
+            Some(dir) => {
+                let state = read_state(dir)?;
+                check_resume(&state, run, data.train_idx.len(), dir)?;
+                Some(state)
+            }
+            None => None,
+        };
+        let load_dir = resume.clone().unwrap_or_else(|| run.model.clone());
+        let pipeline = Pipeline::load(&load_dir, device, kind)?;
+        let mut opt = AdamW::new(trainable(&pipeline, cfg.freeze_vision_tower), cfg.adamw())?;
+        let start_step = match &state {
+            Some(s) => {
+                opt.load(&load_dir.join(OPTIMIZER_FILE))?;
+                if opt.steps() as u64 != s.global_step {
+                    return Err(SftError::checkpoint(
+                        &load_dir,
+                        format!(
+                            "optimizer state is at step {}, trainer state at step {}",
+                            opt.steps(),
+                            s.global_step
+                        ),
+                    ));
+                }
+                s.global_step
+            }
+            None => 0,
+        };
+        // Lengths only order the batches with group_by_length; tokenising every sample costs seconds per 10k.
+        let lens = if cfg.group_by_length {
+            lengths(&data.store, &data.train_idx, &pipeline.processor)?
+        } else {
+            Vec::new()
+        };
+        let micro_per_epoch = data
+            .train_idx
+            .len()
+            .div_ceil(cfg.per_device_train_batch_size);
+        let steps_per_epoch = micro_per_epoch.div_ceil(cfg.gradient_accumulation_steps) as u64;
+        let total_steps = cfg
+            .max_steps
+            .unwrap_or(cfg.num_train_epochs * steps_per_epoch);
+        let schedule = LrSchedule::with_warmup_ratio(
+            cfg.lr_scheduler_type,
+            cfg.learning_rate,
+            cfg.warmup_ratio,
+            total_steps,
+        );
+        let metrics_path = run.out.join(METRICS_FILE);
+        trim_metrics(&metrics_path, start_step)?;
+        let val = spread(&data.val_idx, cfg.eval_samples);
+        Ok(Session {
+            run,
+            data,
+            manager,
+            pipeline,
+            opt,
+            resumed_from: resume,
+            start_step,
+            total_steps,
+            steps_per_epoch,
+            schedule,
+            lens,
+            order: None,
+            val,
+            metrics_path,
+            last_loss: None,
+            last_eval: state.and_then(|s| s.last_eval),
+        })
+    }
+
+    fn info(&self, device: Device, kind: Kind) -> RunInfo {
+        RunInfo {
+            total_steps: self.total_steps,
+            start_step: self.start_step,
+            resumed_from: self.resumed_from.clone(),
+            steps_per_epoch: self.steps_per_epoch,
+            train_samples: self.data.train_idx.len(),
+            val_samples: self.data.val_idx.len(),
+            trainable_parameters: self.opt.num_parameters(),
+            device: format!("{device:?}"),
+            dtype: agent::model::kind_name(kind).into(),
+        }
+    }
+
+    /// The micro-batches of optimizer step `step` (the epoch's order is a function of seed and epoch).
+    fn micro_batches(&mut self, step: u64) -> &[Vec<u64>] {
+        let cfg = &self.run.config;
+        let epoch = step / self.steps_per_epoch;
+        if self.order.as_ref().map(|(e, _)| *e) != Some(epoch) {
+            let batches = epoch_batches(
+                &self.data.train_idx,
+                &self.lens,
+                cfg.per_device_train_batch_size,
+                cfg.seed,
+                epoch,
+                cfg.group_by_length,
+            );
+            self.order = Some((epoch, batches));
+        }
+        let batches = &self.order.as_ref().expect("set above").1;
+        let accum = cfg.gradient_accumulation_steps;
+        let k = (step % self.steps_per_epoch) as usize;
+        &batches[k * accum..((k + 1) * accum).min(batches.len())]
+    }
+
+    /// One optimizer step: encode its samples, accumulate the token-mean answer loss, clip, step; logged.
+    fn step(&mut self, step: u64) -> Result<StepLog> {
+        let started = Instant::now();
+        let micro = self.micro_batches(step).to_vec();
+        let (store, processor) = (&self.data.store, &self.pipeline.processor);
         let encoded: Vec<Vec<EncodedSample>> = micro
             .iter()
             .map(|mb| {
                 mb.iter()
-                    .map(|&i| encode_sample(&store, i, &pipeline.processor))
+                    .map(|&i| encode_sample(store, i, processor))
                     .collect::<Result<Vec<_>>>()
             })
             .collect::<Result<_>>()?;
@@ -266,22 +382,24 @@ pub fn train(
             .map(EncodedSample::num_tokens)
             .sum();
         let samples: usize = encoded.iter().map(Vec::len).sum();
-        opt.zero_grad();
+        self.opt.zero_grad();
         let mut nll = 0.0;
+        let (pad, device) = (self.pipeline.pad_token_id(), self.pipeline.model.device());
         for mb in &encoded {
-            let batch = collate(mb, &pipeline.model.config, pad, device)?;
-            let sum = answer_nll_sum(&pipeline, &batch)?;
+            let batch = collate(mb, &self.pipeline.model.config, pad, device)?;
+            let sum = answer_nll_sum(&self.pipeline, &batch)?;
             nll += sum.double_value(&[]);
             (sum / answer_tokens as f64).backward();
         }
-        let grad_norm = opt.clip_grad_norm(cfg.max_grad_norm);
-        let lr = schedule.lr(step);
-        opt.step(lr);
+        let cfg = &self.run.config;
+        let grad_norm = self.opt.clip_grad_norm(cfg.max_grad_norm);
+        let lr = self.schedule.lr(step);
+        self.opt.step(lr);
         let done = step + 1;
         let seconds = started.elapsed().as_secs_f64();
         let log = StepLog {
             step: done,
-            epoch: done as f64 / steps_per_epoch as f64,
+            epoch: done as f64 / self.steps_per_epoch as f64,
             loss: nll / answer_tokens as f64,
             learning_rate: lr,
             grad_norm,
@@ -302,60 +420,73 @@ pub fn train(
                 ),
             ));
         }
-        last_loss = Some(log.loss);
-        if done % cfg.logging_steps == 0 || done == total_steps {
-            append_metrics(&metrics_path, "train", &log)?;
+        self.last_loss = Some(log.loss);
+        if done % cfg.logging_steps == 0 || done == self.total_steps {
+            append_metrics(&self.metrics_path, "train", &log)?;
         }
-        let mut flow = on_event(&TrainEvent::Step(&log));
-        let is_last = done == total_steps;
-        if !val.is_empty() && ((cfg.eval_steps > 0 && done % cfg.eval_steps == 0) || is_last) {
-            let e = evaluate(&pipeline, &store, &val, bs, done)?;
-            append_metrics(&metrics_path, "eval", &e)?;
-            if on_event(&TrainEvent::Eval(&e)).is_break() {
-                flow = ControlFlow::Break(());
-            }
-            last_eval = Some(e);
+        Ok(log)
+    }
+
+    /// A validation pass when `done` is an eval step (and always at the last step).
+    fn maybe_evaluate(&mut self, done: u64) -> Result<Option<EvalLog>> {
+        let cfg = &self.run.config;
+        let due = (cfg.eval_steps > 0 && done % cfg.eval_steps == 0) || done == self.total_steps;
+        if self.val.is_empty() || !due {
+            return Ok(None);
         }
-        if (cfg.save_steps > 0 && done % cfg.save_steps == 0) || is_last {
-            let state = TrainerState {
-                global_step: done,
-                total_steps,
-                config: cfg.clone(),
-                data: run.data.clone(),
-                model: run.model.clone(),
-                train_samples: train_idx.len(),
-                last_loss,
-                last_eval: last_eval.clone(),
-            };
-            let dir = manager.save(done, |d| {
-                save_navigator(&pipeline, run, navigation.as_ref(), d)?;
-                opt.save(&d.join(OPTIMIZER_FILE))?;
-                write_json(&d.join(TRAINER_STATE_FILE), &state)
-            })?;
-            if on_event(&TrainEvent::Checkpoint {
-                step: done,
-                dir: &dir,
-            })
-            .is_break()
-            {
-                flow = ControlFlow::Break(());
-            }
+        let bs = cfg.per_device_train_batch_size;
+        let e = evaluate(&self.pipeline, &self.data.store, &self.val, bs, done)?;
+        append_metrics(&self.metrics_path, "eval", &e)?;
+        self.last_eval = Some(e.clone());
+        Ok(Some(e))
+    }
+
+    /// `checkpoint-{done}` (weights, optimizer, trainer state) when `done` is a save step or the last.
+    fn maybe_save(&self, done: u64) -> Result<Option<PathBuf>> {
+        let cfg = &self.run.config;
+        let due = (cfg.save_steps > 0 && done % cfg.save_steps == 0) || done == self.total_steps;
+        if !due {
+            return Ok(None);
         }
-        if flow.is_break() && !is_last {
-            return Ok(summary(done, total_steps, None, last_eval));
+        let state = TrainerState {
+            global_step: done,
+            total_steps: self.total_steps,
+            config: cfg.clone(),
+            data: self.run.data.clone(),
+            model: self.run.model.clone(),
+            train_samples: self.data.train_idx.len(),
+            last_loss: self.last_loss,
+            last_eval: self.last_eval.clone(),
+        };
+        let dir = self.manager.save(done, |d| {
+            self.save_model(d)?;
+            self.opt.save(&d.join(OPTIMIZER_FILE))?;
+            write_json(&d.join(TRAINER_STATE_FILE), &state)
+        })?;
+        Ok(Some(dir))
+    }
+
+    /// The model with its processor files, and the navigation settings of the data it was trained on.
+    fn save_model(&self, dir: &Path) -> Result<()> {
+        save_model(&self.pipeline.model, &self.run.model, dir)?;
+        if let Some(n) = &self.data.navigation {
+            n.write(dir)?;
+        }
+        Ok(())
+    }
+}
+
+/// The parameters SFT trains (all, or all but the vision tower), marked as such.
+fn trainable(pipeline: &Pipeline, freeze_vision_tower: bool) -> Vec<(String, tch::Tensor)> {
+    let mut params = Vec::new();
+    for (name, t) in pipeline.model.vs.variables() {
+        let train_it = !(freeze_vision_tower && name.starts_with("visual."));
+        let _ = t.set_requires_grad(train_it);
+        if train_it {
+            params.push((name, t));
         }
     }
-    let final_dir = run.out.join(FINAL_DIR);
-    publish_dir(&final_dir, |d| {
-        save_navigator(&pipeline, run, navigation.as_ref(), d)
-    })?;
-    let _ = on_event(&TrainEvent::Finished { dir: &final_dir });
-    Ok(summary(
-        total_steps,
-        total_steps,
-        Some(final_dir),
-        last_eval,
-    ))
+    params
 }
 
 /// The observation settings of the run's data (its `datagen.json`), recorded in every checkpoint so that
@@ -374,20 +505,6 @@ fn navigation_settings(data: &Path) -> Result<Option<NavigationSettings>> {
             execute: None,
         }),
     )
-}
-
-/// The model with its processor files, and the navigation settings of the data it was trained on.
-fn save_navigator(
-    pipeline: &Pipeline,
-    run: &SftRun,
-    navigation: Option<&NavigationSettings>,
-    dir: &Path,
-) -> Result<()> {
-    save_model(&pipeline.model, &run.model, dir)?;
-    if let Some(n) = navigation {
-        n.write(dir)?;
-    }
-    Ok(())
 }
 
 fn summary(
