@@ -421,7 +421,7 @@ impl<'a> Session<'a> {
             ));
         }
         self.last_loss = Some(log.loss);
-        if done % cfg.logging_steps == 0 || done == self.total_steps {
+        if done.is_multiple_of(cfg.logging_steps) || done == self.total_steps {
             append_metrics(&self.metrics_path, "train", &log)?;
         }
         Ok(log)
@@ -430,7 +430,8 @@ impl<'a> Session<'a> {
     /// A validation pass when `done` is an eval step (and always at the last step).
     fn maybe_evaluate(&mut self, done: u64) -> Result<Option<EvalLog>> {
         let cfg = &self.run.config;
-        let due = (cfg.eval_steps > 0 && done % cfg.eval_steps == 0) || done == self.total_steps;
+        let due =
+            (cfg.eval_steps > 0 && done.is_multiple_of(cfg.eval_steps)) || done == self.total_steps;
         if self.val.is_empty() || !due {
             return Ok(None);
         }
@@ -444,7 +445,8 @@ impl<'a> Session<'a> {
     /// `checkpoint-{done}` (weights, optimizer, trainer state) when `done` is a save step or the last.
     fn maybe_save(&self, done: u64) -> Result<Option<PathBuf>> {
         let cfg = &self.run.config;
-        let due = (cfg.save_steps > 0 && done % cfg.save_steps == 0) || done == self.total_steps;
+        let due =
+            (cfg.save_steps > 0 && done.is_multiple_of(cfg.save_steps)) || done == self.total_steps;
         if !due {
             return Ok(None);
         }
