@@ -275,65 +275,20 @@ pub fn generate(
     progress: &(dyn Fn(DatagenEvent) + Sync),
 ) -> Result<DatagenStats> {
     config.validate()?;
-    let agent = *input.library.agent();
-    let prompt = config.prompt(&agent);
+    let prompt = config.prompt(input.library.agent());
     prompt.validate()?;
     std::fs::create_dir_all(out).map_err(|e| EnvError::Io {
         path: out.to_owned(),
         source: e,
     })?;
     check_settings(out, &Settings::of(input, config))?;
-
     remove_temp_dirs(out)?;
-    // Trajectories already committed to the store, by key (the directory of their frames).
-    let mut committed: HashSet<String> = HashSet::new();
-    if out.join(episodes::store::MANIFEST_FILE).is_file() {
-        let store = SampleStore::open(out)?;
-        for s in store.iter() {
-            let s = s?;
-            committed.insert(
-                key_of_frame(&s.current_frame)
-                    .unwrap_or(&s.episode_id)
-                    .to_owned(),
-            );
-        }
-    }
-    let mut writer = SampleStoreWriter::with_shard_size(out, usize::MAX)?;
-    let settings = FrameSettings {
-        jpeg_quality: config.jpeg_quality,
-        success_distance: config.success_distance,
-        max_steps: config.max_steps,
-        stop_radius: config.stop_radius,
-    };
-    let options = prompt.options();
-    let env_config = config.env_config();
-    let episode_id = |index: usize| -> Result<String> {
-        input
-            .dataset
-            .episode(index)
-            .map(|e| e.episode_id.key())
-            .ok_or_else(|| {
-                EnvError::Invalid(format!(
-                    "datagen: episode index {index} out of range (split has {})",
-                    input.dataset.len()
-                ))
-            })
-    };
-    let mut seen = HashSet::with_capacity(selection.len());
-    if let Some(dup) = selection.iter().find(|&&i| !seen.insert(i)) {
-        return Err(EnvError::Invalid(format!(
-            "datagen: episode index {dup} is selected twice"
-        )));
-    }
-    // Jobs: each episode's gt replay (run None), then its perturbed runs.
-    let runs = config.perturb.runs;
-    let jobs: Vec<(usize, Option<u32>)> = selection
-        .iter()
-        .flat_map(|&i| std::iter::once((i, None)).chain((1..=runs).map(move |r| (i, Some(r)))))
-        .collect();
+    let maker = TrajectoryMaker::new(input, out, config, &prompt);
+    let jobs = jobs(selection, config.perturb.runs)?;
+    let mut committer = Committer::open(out, shard_samples)?;
     let resumed = jobs
         .iter()
-        .map(|&(i, run)| episode_id(i).map(|id| committed.contains(&trajectory_key(&id, run))))
+        .map(|job| Ok(committer.has(&trajectory_key(&maker.episode_id(job.index)?, job.run))))
         .collect::<Result<Vec<bool>>>()?
         .into_iter()
         .filter(|c| *c)
@@ -342,97 +297,216 @@ pub fn generate(
         total: jobs.len(),
         resumed,
     });
-
     // One environment up front, so a configuration it refuses is reported with its own error; the workers'
     // environments below are built the same way.
-    VlnEnv::new(input.library.clone(), input.dataset.clone(), env_config)?;
-    let mut stats = DatagenStats::default();
-    let mut buffered = 0usize;
+    maker.env()?;
     // Chunks keep every core busy while samples are still committed in selection order.
     let chunk = (rayon::current_num_threads() * 4).max(8);
     for part in jobs.chunks(chunk) {
         let made: Vec<Result<(Trajectory, bool)>> = part
             .par_iter()
-            .map_init(
-                || VlnEnv::new(input.library.clone(), input.dataset.clone(), env_config),
-                |env, &(index, run)| {
-                    let id = episode_id(index)?;
-                    if let Some(run) = run {
-                        if let Some(t) = load_finished_perturbed(out, &id, run)? {
-                            return Ok((t, false));
-                        }
-                        let env = env.as_mut().map_err(|e| EnvError::Invalid(e.to_string()))?;
-                        let t = make_perturbed_trajectory(
-                            env,
-                            out,
-                            index,
-                            run,
-                            &config.perturb,
-                            config.num_actions,
-                            &settings,
-                        )?;
-                        return Ok((t, true));
-                    }
-                    let actions = input.actions.get(&id).map(Vec::as_slice);
-                    if let Some(a) = actions {
-                        if let Some(t) = load_finished(out, &id, a)? {
-                            return Ok((t, false));
-                        }
-                    }
-                    let env = env.as_mut().map_err(|e| EnvError::Invalid(e.to_string()))?;
-                    let t = make_trajectory(env, out, index, actions, &options, &settings)?;
-                    Ok((t, true))
-                },
-            )
+            .map_init(|| maker.env(), |env, job| maker.make(env, job))
             .collect();
         for result in made {
             let (t, rendered) = result?;
-            stats.rendered_this_run += u64::from(rendered);
-            if let Some(reason) = &t.skipped {
-                *stats
-                    .skipped_by_reason
-                    .entry(reason.kind().to_owned())
-                    .or_default() += 1;
-                stats.skipped_trajectories.push(Skipped {
-                    episode_id: trajectory_key(&t.episode_id, t.perturbed_run),
-                    reason: reason.to_string(),
-                });
-                progress(DatagenEvent::Trajectory {
-                    samples: 0,
-                    frames: 0,
-                });
-                continue;
-            }
-            let key = trajectory_key(&t.episode_id, t.perturbed_run);
-            let samples = if committed.contains(&key) {
-                Vec::new()
-            } else {
-                trajectory_samples(&t, &prompt, &config.memory)
-            };
-            for s in &samples {
-                writer.append(s)?;
-            }
-            committed.insert(key);
-            buffered += samples.len();
-            stats.appended_this_run += samples.len() as u64;
-            if buffered >= shard_samples.max(1) {
-                writer.flush()?;
-                buffered = 0;
-            }
-            progress(DatagenEvent::Trajectory {
-                samples: samples.len(),
-                frames: if rendered { t.frames.len() } else { 0 },
-            });
+            committer.commit(&t, rendered, &prompt, &config.memory, progress)?;
         }
     }
-    writer.finish()?;
-    stats.skipped = stats.skipped_trajectories.len() as u64;
-
+    let mut stats = committer.finish()?;
     let store = SampleStore::open(out)?;
     summarise_store(&store, &mut stats)?;
     write_sharegpt(&store, out)?;
     episodes::file::write_json(&out.join(STATS_FILE), &stats)?;
     Ok(stats)
+}
+
+/// One trajectory to make: an episode's gt replay (`run` None) or one of its perturbed expert runs.
+struct Job {
+    index: usize,
+    run: Option<u32>,
+}
+
+/// Each selected episode's gt replay, then its perturbed runs; an episode selected twice is an error.
+fn jobs(selection: &[usize], runs: u32) -> Result<Vec<Job>> {
+    let mut seen = HashSet::with_capacity(selection.len());
+    if let Some(dup) = selection.iter().find(|&&i| !seen.insert(i)) {
+        return Err(EnvError::Invalid(format!(
+            "datagen: episode index {dup} is selected twice"
+        )));
+    }
+    Ok(selection
+        .iter()
+        .flat_map(|&index| {
+            std::iter::once(Job { index, run: None }).chain((1..=runs).map(move |r| Job {
+                index,
+                run: Some(r),
+            }))
+        })
+        .collect())
+}
+
+/// Renders (or reads back, when an earlier run finished it) one trajectory in a worker's environment.
+struct TrajectoryMaker<'a> {
+    input: &'a DatagenInput,
+    out: &'a Path,
+    config: &'a DatagenConfig,
+    options: episodes::prompt::ActionOptions,
+    settings: FrameSettings,
+}
+
+impl<'a> TrajectoryMaker<'a> {
+    fn new(
+        input: &'a DatagenInput,
+        out: &'a Path,
+        config: &'a DatagenConfig,
+        prompt: &PromptConfig,
+    ) -> TrajectoryMaker<'a> {
+        TrajectoryMaker {
+            input,
+            out,
+            config,
+            options: prompt.options(),
+            settings: FrameSettings {
+                jpeg_quality: config.jpeg_quality,
+                success_distance: config.success_distance,
+                max_steps: config.max_steps,
+                stop_radius: config.stop_radius,
+            },
+        }
+    }
+
+    fn env(&self) -> Result<VlnEnv> {
+        let (library, dataset) = (self.input.library.clone(), self.input.dataset.clone());
+        VlnEnv::new(library, dataset, self.config.env_config())
+    }
+
+    fn episode_id(&self, index: usize) -> Result<String> {
+        let dataset = &self.input.dataset;
+        dataset
+            .episode(index)
+            .map(|e| e.episode_id.key())
+            .ok_or_else(|| {
+                EnvError::Invalid(format!(
+                    "datagen: episode index {index} out of range (split has {})",
+                    dataset.len()
+                ))
+            })
+    }
+
+    /// The trajectory and whether this call rendered it.
+    fn make(&self, env: &mut Result<VlnEnv>, job: &Job) -> Result<(Trajectory, bool)> {
+        let id = self.episode_id(job.index)?;
+        let (out, settings) = (self.out, &self.settings);
+        if let Some(run) = job.run {
+            if let Some(t) = load_finished_perturbed(out, &id, run)? {
+                return Ok((t, false));
+            }
+            let env = env.as_mut().map_err(|e| EnvError::Invalid(e.to_string()))?;
+            let (perturb, n) = (&self.config.perturb, self.config.num_actions);
+            let t = make_perturbed_trajectory(env, out, job.index, run, perturb, n, settings)?;
+            return Ok((t, true));
+        }
+        let actions = self.input.actions.get(&id).map(Vec::as_slice);
+        if let Some(a) = actions {
+            if let Some(t) = load_finished(out, &id, a)? {
+                return Ok((t, false));
+            }
+        }
+        let env = env.as_mut().map_err(|e| EnvError::Invalid(e.to_string()))?;
+        let t = make_trajectory(env, out, job.index, actions, &self.options, settings)?;
+        Ok((t, true))
+    }
+}
+
+/// Appends trajectories' samples to the store in selection order, skipping those an earlier run committed,
+/// and flushes a shard every `shard_samples`.
+struct Committer {
+    writer: SampleStoreWriter,
+    /// Trajectories in the store, by key (the directory of their frames).
+    committed: HashSet<String>,
+    shard_samples: usize,
+    buffered: usize,
+    stats: DatagenStats,
+}
+
+impl Committer {
+    fn open(out: &Path, shard_samples: usize) -> Result<Committer> {
+        let mut committed = HashSet::new();
+        if out.join(episodes::store::MANIFEST_FILE).is_file() {
+            for s in SampleStore::open(out)?.iter() {
+                let s = s?;
+                let key = key_of_frame(&s.current_frame).unwrap_or(&s.episode_id);
+                committed.insert(key.to_owned());
+            }
+        }
+        Ok(Committer {
+            writer: SampleStoreWriter::with_shard_size(out, usize::MAX)?,
+            committed,
+            shard_samples: shard_samples.max(1),
+            buffered: 0,
+            stats: DatagenStats::default(),
+        })
+    }
+
+    fn has(&self, key: &str) -> bool {
+        self.committed.contains(key)
+    }
+
+    fn commit(
+        &mut self,
+        t: &Trajectory,
+        rendered: bool,
+        prompt: &PromptConfig,
+        memory: &MemorySampler,
+        progress: &(dyn Fn(DatagenEvent) + Sync),
+    ) -> Result<()> {
+        self.stats.rendered_this_run += u64::from(rendered);
+        let key = trajectory_key(&t.episode_id, t.perturbed_run);
+        if let Some(reason) = &t.skipped {
+            *self
+                .stats
+                .skipped_by_reason
+                .entry(reason.kind().to_owned())
+                .or_default() += 1;
+            self.stats.skipped_trajectories.push(Skipped {
+                episode_id: key,
+                reason: reason.to_string(),
+            });
+            progress(DatagenEvent::Trajectory {
+                samples: 0,
+                frames: 0,
+            });
+            return Ok(());
+        }
+        let samples = if self.committed.contains(&key) {
+            Vec::new()
+        } else {
+            trajectory_samples(t, prompt, memory)
+        };
+        for s in &samples {
+            self.writer.append(s)?;
+        }
+        self.committed.insert(key);
+        self.buffered += samples.len();
+        self.stats.appended_this_run += samples.len() as u64;
+        if self.buffered >= self.shard_samples {
+            self.writer.flush()?;
+            self.buffered = 0;
+        }
+        progress(DatagenEvent::Trajectory {
+            samples: samples.len(),
+            frames: if rendered { t.frames.len() } else { 0 },
+        });
+        Ok(())
+    }
+
+    /// Closes the store; the run's counts (the store-wide ones are filled by [`summarise_store`]).
+    fn finish(self) -> Result<DatagenStats> {
+        self.writer.finish()?;
+        let mut stats = self.stats;
+        stats.skipped = stats.skipped_trajectories.len() as u64;
+        Ok(stats)
+    }
 }
 
 /// Fills the store-wide counts of `stats`.
