@@ -355,65 +355,7 @@ fn spawn_collector(c: Collector) -> Result<JoinHandle<()>> {
 
 /// The collector loop: until the learner hangs up.
 fn collect(c: Collector) -> Result<()> {
-    let cfg = &c.config;
-    let n = PromptConfig::R2R.num_actions;
-    let memory: MemorySampler = cfg
-        .online
-        .memory
-        .parse()
-        // Validated with the config; the sampler's own message if it still fails.
-        .map_err(|e: episodes::EpisodeError| {
-            RftError::config("--config", "online.memory", e.to_string())
-        })?;
-    let actor = Pipeline::load(&c.actor_dir, c.device, c.kind)?;
-    let num_envs = cfg.online.num_envs;
-    let mut envs = VecEnv::with_envs(num_envs, c.library.clone(), c.dataset.clone(), c.env)?;
-    // Episodes in a seeded order; a resumed run starts further along so it does not replay the same ones.
-    let len = c.dataset.len() as u64;
-    let mut dealt = c.start_round * cfg.prompts_per_step as u64;
-    let next_episode = |dealt: &mut u64| {
-        let order = epoch_order(len, cfg.seed, *dealt / len);
-        let i = order[(*dealt % len) as usize] as usize;
-        *dealt += 1;
-        i
-    };
-    let mut slots: Vec<Option<Slot>> = (0..num_envs).map(|_| None).collect();
-    let mut decision: u64 = c.start_round << 20;
-    let mut ended: (u32, u32) = (0, 0);
-    // Frame directories are named by this counter; a resumed run starts a fresh range so it never overwrites
-    // frames that committed rollouts point to.
-    let mut played: u64 = c.start_round << 32;
-    let expert_config = FollowerConfig::stopping_within(cfg.online.stop_radius);
-    let reset = |envs: &mut VecEnv, slot: usize, index: usize, played: u64| -> Result<Slot> {
-        let (obs, info) = envs
-            .reset(vec![(slot, Some(index as u64), ResetOptions::Index(index))])?
-            .pop()
-            .expect("one reply per request");
-        let prompt = PromptConfig {
-            forward_step_m: f64::from(info.agent.forward_step),
-            turn_angle_deg: f64::from(info.agent.turn_angle_deg),
-            num_actions: n,
-        };
-        let mut s = Slot {
-            labeler: Expert::new(&info, expert_config)?,
-            scene_id: info.episode.scene_id.clone(),
-            prompt,
-            instruction: info.episode.instruction.instruction_text.clone(),
-            episode_id: info.episode.episode_id.key(),
-            frame_paths: Vec::new(),
-            frames: Vec::new(),
-            state: obs.state,
-            queue: VecDeque::new(),
-            run_index: played,
-        };
-        push_frame(&c.root, &mut s, &obs.rgb)?;
-        Ok(s)
-    };
-    for (slot, s) in slots.iter_mut().enumerate() {
-        let i = next_episode(&mut dealt);
-        *s = Some(reset(&mut envs, slot, i, played)?);
-        played += 1;
-    }
+    let mut actor = Actor::start(&c)?;
     loop {
         // Newest weights first: the actor samples with the freshest policy it has.
         let mut latest = None;
@@ -421,18 +363,123 @@ fn collect(c: Collector) -> Result<()> {
             latest = Some(w);
         }
         if let Some(w) = latest {
-            load_weights(&actor, &w)?;
+            load_weights(&actor.pipeline, &w)?;
         }
-        // Slots with queued actions step on; the others decide, all in one batched generation.
-        let mut actions = Vec::with_capacity(num_envs);
+        let (actions, mut outgoing) = actor.decide()?;
+        let ended = actor.step(actions)?;
+        // Episode ends ride on the next group sent (a round's log counts them).
+        if let Some((_, stats)) = outgoing.first_mut() {
+            (stats.episodes, stats.successes) = ended;
+        }
+        for (g, stats) in outgoing {
+            if c.groups.send(ToLearner::Group(Box::new(g), stats)).is_err() {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// The collector's policy and environments: one slot per env, each playing an episode dealt in a seeded
+/// order, with the actions of its last decision still to execute.
+struct Actor<'a> {
+    c: &'a Collector,
+    pipeline: Pipeline,
+    memory: MemorySampler,
+    envs: VecEnv,
+    slots: Vec<Slot>,
+    /// Episodes dealt so far (a resumed run starts further along so it does not replay the same ones).
+    dealt: u64,
+    /// Decisions made: each one's sampling seed stream.
+    decision: u64,
+    /// Episodes played: frame directories are named by this counter (a resumed run starts a fresh range, so it
+    /// never overwrites frames that committed rollouts point to).
+    played: u64,
+    /// Episodes ended and successes since the last group sent.
+    ended: (u32, u32),
+    expert: FollowerConfig,
+}
+
+/// N, the actions each answer predicts.
+const NUM_ACTIONS: usize = PromptConfig::R2R.num_actions;
+
+impl<'a> Actor<'a> {
+    fn start(c: &'a Collector) -> Result<Actor<'a>> {
+        let cfg = &c.config;
+        let memory: MemorySampler = cfg
+            .online
+            .memory
+            .parse()
+            // Validated with the config; the sampler's own message if it still fails.
+            .map_err(|e: episodes::EpisodeError| {
+                RftError::config("--config", "online.memory", e.to_string())
+            })?;
+        let num_envs = cfg.online.num_envs;
+        let mut actor = Actor {
+            c,
+            pipeline: Pipeline::load(&c.actor_dir, c.device, c.kind)?,
+            memory,
+            envs: VecEnv::with_envs(num_envs, c.library.clone(), c.dataset.clone(), c.env)?,
+            slots: Vec::with_capacity(num_envs),
+            dealt: c.start_round * cfg.prompts_per_step as u64,
+            decision: c.start_round << 20,
+            played: c.start_round << 32,
+            ended: (0, 0),
+            expert: FollowerConfig::stopping_within(cfg.online.stop_radius),
+        };
+        for slot in 0..num_envs {
+            let s = actor.new_episode(slot)?;
+            actor.slots.push(s);
+        }
+        Ok(actor)
+    }
+
+    /// Resets env `slot` to the next dealt episode.
+    fn new_episode(&mut self, slot: usize) -> Result<Slot> {
+        let len = self.c.dataset.len() as u64;
+        let order = epoch_order(len, self.c.config.seed, self.dealt / len);
+        let index = order[(self.dealt % len) as usize] as usize;
+        self.dealt += 1;
+        let request = (slot, Some(index as u64), ResetOptions::Index(index));
+        let (obs, info) = self
+            .envs
+            .reset(vec![request])?
+            .pop()
+            .expect("one reply per request");
+        let mut s = Slot {
+            labeler: Expert::new(&info, self.expert)?,
+            scene_id: info.episode.scene_id.clone(),
+            prompt: PromptConfig {
+                forward_step_m: f64::from(info.agent.forward_step),
+                turn_angle_deg: f64::from(info.agent.turn_angle_deg),
+                num_actions: NUM_ACTIONS,
+            },
+            instruction: info.episode.instruction.instruction_text.clone(),
+            episode_id: info.episode.episode_id.key(),
+            frame_paths: Vec::new(),
+            frames: Vec::new(),
+            state: obs.state,
+            queue: VecDeque::new(),
+            run_index: self.played,
+        };
+        self.played += 1;
+        push_frame(&self.c.root, &mut s, &obs.rgb)?;
+        Ok(s)
+    }
+
+    /// Every slot's next action: queued ones step on, the others decide, all in one batched generation
+    /// (scored completions; the first sampled answer is executed, the expert's action if it does not parse).
+    #[allow(clippy::type_complexity)]
+    fn decide(&mut self) -> Result<(Vec<(usize, Action)>, Vec<(Group, CollectStats)>)> {
+        let cfg = &self.c.config;
+        let mut actions = Vec::with_capacity(self.slots.len());
         let mut deciding = Vec::new();
-        for (slot_index, slot) in slots.iter_mut().enumerate() {
-            let s = slot.as_mut().expect("every slot holds an episode");
+        for (slot_index, s) in self.slots.iter_mut().enumerate() {
             match s.queue.pop_front() {
                 Some(a) => actions.push((slot_index, a)),
                 None => {
-                    decision += 1;
-                    deciding.push((slot_index, decision_group(&actor, &memory, s, n)?, decision));
+                    self.decision += 1;
+                    let group = decision_group(&self.pipeline, &self.memory, s, NUM_ACTIONS)?;
+                    deciding.push((slot_index, group, self.decision));
                 }
             }
         }
@@ -441,72 +488,69 @@ fn collect(c: Collector) -> Result<()> {
             .iter()
             .map(|&(_, _, d)| mix_seed(cfg.seed, d, 0))
             .collect();
-        sample_groups(&actor, cfg, &mut groups, &seeds)?;
+        sample_groups(&self.pipeline, cfg, &mut groups, &seeds)?;
         let mut outgoing = Vec::with_capacity(groups.len());
         for ((slot_index, _, _), mut group) in deciding.into_iter().zip(groups) {
-            let s = slots[slot_index]
-                .as_mut()
-                .expect("every slot holds an episode");
-            let expert = group.sample.target.clone();
-            let options = s.prompt.options();
-            let target = RewardTarget {
-                expert: &expert,
-                options: &options,
-            };
-            let rl = group.sample.rl.as_mut().expect("sampled above");
-            for comp in &mut rl.completions {
-                let terms = score_completion(cfg, s, &comp.text, &target, c.env.success_distance)?;
-                for (name, v) in terms {
-                    comp.rewards.insert(name.into(), v);
-                }
-            }
-            let chosen = parse_options(&rl.completions[0].text, &options).ok();
-            let fallback = chosen.is_none();
-            let plan: Vec<Action> = match chosen {
-                Some(a) => a.into_iter().take(cfg.online.execute).collect(),
-                None => vec![expert[0]],
-            };
-            s.queue.extend(plan);
+            let s = &mut self.slots[slot_index];
+            let fallback = score_and_plan(self.c, s, &mut group)?;
             let a = s.queue.pop_front().expect("a plan has at least one action");
             actions.push((slot_index, a));
-            outgoing.push((
-                group,
-                CollectStats {
-                    fallback,
-                    ..CollectStats::default()
-                },
-            ));
+            let stats = CollectStats {
+                fallback,
+                ..CollectStats::default()
+            };
+            outgoing.push((group, stats));
         }
         actions.sort_by_key(|&(slot_index, _)| slot_index);
-        let results = envs.step(&actions)?;
+        Ok((actions, outgoing))
+    }
+    /// Steps every env; an ended episode's slot gets the next one. Returns the episodes ended and successes
+    /// since the last call.
+    fn step(&mut self, actions: Vec<(usize, Action)>) -> Result<(u32, u32)> {
+        let results = self.envs.step(&actions)?;
         for (&(slot_index, _), r) in actions.iter().zip(results) {
-            let slot = slots[slot_index]
-                .as_mut()
-                .expect("every slot holds an episode");
-            slot.state = r.observation.state;
+            self.slots[slot_index].state = r.observation.state;
             if r.done() {
-                let success = r.info.metrics.sr > 0.5;
-                ended.0 += 1;
-                ended.1 += u32::from(success);
-                let i = next_episode(&mut dealt);
-                *slots[slot_index].as_mut().expect("present") =
-                    reset(&mut envs, slot_index, i, played)?;
-                played += 1;
+                self.ended.0 += 1;
+                self.ended.1 += u32::from(r.info.metrics.sr > 0.5);
+                self.slots[slot_index] = self.new_episode(slot_index)?;
             } else {
-                push_frame(&c.root, slot, &r.observation.rgb)?;
+                push_frame(
+                    &self.c.root,
+                    &mut self.slots[slot_index],
+                    &r.observation.rgb,
+                )?;
             }
         }
-        // Episode ends ride on the next group sent (a round's log counts them).
-        if let Some((_, stats)) = outgoing.first_mut() {
-            stats.episodes = std::mem::take(&mut ended.0);
-            stats.successes = std::mem::take(&mut ended.1);
-        }
-        for (g, stats) in outgoing {
-            if c.groups.send(ToLearner::Group(Box::new(g), stats)).is_err() {
-                return Ok(());
-            }
+        Ok(std::mem::take(&mut self.ended))
+    }
+}
+
+/// Scores each completion of a slot's decision and queues the executed plan; true when the first answer did
+/// not parse and the expert's action stands in.
+fn score_and_plan(c: &Collector, s: &mut Slot, group: &mut Group) -> Result<bool> {
+    let cfg = &c.config;
+    let expert = group.sample.target.clone();
+    let options = s.prompt.options();
+    let target = RewardTarget {
+        expert: &expert,
+        options: &options,
+    };
+    let rl = group.sample.rl.as_mut().expect("sampled above");
+    for comp in &mut rl.completions {
+        let terms = score_completion(cfg, s, &comp.text, &target, c.env.success_distance)?;
+        for (name, v) in terms {
+            comp.rewards.insert(name.into(), v);
         }
     }
+    let chosen = parse_options(&rl.completions[0].text, &options).ok();
+    let fallback = chosen.is_none();
+    let plan: Vec<Action> = match chosen {
+        Some(a) => a.into_iter().take(cfg.online.execute).collect(),
+        None => vec![expert[0]],
+    };
+    s.queue.extend(plan);
+    Ok(fallback)
 }
 
 /// The record and tokenised prompt of a slot's decision at its current state, with the expert's next N
