@@ -205,6 +205,9 @@ pub struct NavSurface {
     pub(crate) span_h: Vec<f32>,
     /// `MOVES` targets per span (`NONE` when blocked or not navigable); derived, not stored on disk.
     pub(crate) moves: Vec<[u32; 32]>,
+    /// `links` restricted to navigable spans (`NONE` elsewhere): one lookup per step of a straight walk.
+    /// Derived, not stored on disk.
+    pub(crate) nav_links: Vec<[u32; 4]>,
 }
 
 /// One solid interval of a column while rasterising.
@@ -343,6 +346,7 @@ impl NavSurface {
             island_size: Vec::new(),
             span_h: Vec::new(),
             moves: Vec::new(),
+            nav_links: Vec::new(),
         };
         let pieces = surface.rasterize(scene);
         surface.build_spans(pieces);
@@ -608,7 +612,24 @@ impl NavSurface {
     /// Step 6: what is derived from the stored surface: ramp heights and the any-angle move table.
     pub(crate) fn derive(&mut self) {
         self.span_h = self.ramp_heights();
+        self.nav_links = self.navigable_links();
         self.build_moves();
+    }
+
+    /// Links restricted to navigable spans.
+    fn navigable_links(&self) -> Vec<[u32; 4]> {
+        self.links
+            .iter()
+            .map(|l| {
+                l.map(|t| {
+                    if t != NONE && self.is_navigable(t) {
+                        t
+                    } else {
+                        NONE
+                    }
+                })
+            })
+            .collect()
     }
 
     /// Separable box filter of floor heights along linked spans (x then z).
@@ -640,20 +661,7 @@ impl NavSurface {
     /// the same everywhere: each move's crossing pattern is traced once and then replayed along links.
     fn build_moves(&mut self) {
         let patterns = MOVES.map(|(di, dj)| crossing_pattern(di, dj));
-        // Links restricted to navigable spans, in one array for cache-friendly replays.
-        let walkable: Vec<[u32; 4]> = self
-            .links
-            .iter()
-            .map(|l| {
-                l.map(|t| {
-                    if t != NONE && self.is_navigable(t) {
-                        t
-                    } else {
-                        NONE
-                    }
-                })
-            })
-            .collect();
+        let walkable = &self.nav_links;
         let n = self.span_y.len();
         let mut moves = vec![[NONE; 32]; n];
         for (s, row) in moves.iter_mut().enumerate() {
@@ -661,7 +669,7 @@ impl NavSurface {
                 continue;
             }
             for (target, pattern) in row.iter_mut().zip(&patterns) {
-                *target = replay(&walkable, s as u32, pattern).unwrap_or(NONE);
+                *target = replay(walkable, s as u32, pattern).unwrap_or(NONE);
             }
         }
         self.moves = moves;
@@ -687,19 +695,31 @@ impl NavSurface {
     ) -> Option<u32> {
         let d = [to[0] - from[0], to[1] - from[1]];
         let len2 = (d[0] * d[0] + d[1] * d[1]).max(1e-12);
-        self.walk_by(start, from, to, |s| {
-            let [x, z] = self.center_xz(s);
+        self.walk_cells(start, from, to, |s, (i, j)| {
+            let [x, z] = self.cell_center_xz(i, j);
             let t = (((x - from[0]) * d[0] + (z - from[1]) * d[1]) / len2).clamp(0.0, 1.0);
             (self.span_h[s as usize] - (h[0] + (h[1] - h[0]) * t)).abs() <= tolerance
         })
     }
 
+    /// [`walk`](Self::walk) that also requires `accept` of every span entered.
     pub(crate) fn walk_by(
         &self,
         start: u32,
         from: [f32; 2],
         to: [f32; 2],
         mut accept: impl FnMut(u32) -> bool,
+    ) -> Option<u32> {
+        self.walk_cells(start, from, to, |s, _| accept(s))
+    }
+
+    /// [`walk_by`](Self::walk_by) whose `accept` also gets the cell `(i, j)` of the span entered.
+    pub(crate) fn walk_cells(
+        &self,
+        start: u32,
+        from: [f32; 2],
+        to: [f32; 2],
+        mut accept: impl FnMut(u32, (i32, i32)) -> bool,
     ) -> Option<u32> {
         let c = self.params.cell_size;
         let [ox, oz] = self.origin;
@@ -739,23 +759,23 @@ impl NavSurface {
             }
             const TIE: f32 = 1e-5;
             if t_u < t_v - TIE {
-                s = self.step(s, dir_u).filter(|&t| accept(t))?;
+                s = self.step(s, dir_u).filter(|&t| accept(t, (i + si, j)))?;
                 i += si;
                 t_u += step_u;
             } else if t_v < t_u - TIE {
-                s = self.step(s, dir_v).filter(|&t| accept(t))?;
+                s = self.step(s, dir_v).filter(|&t| accept(t, (i, j + sj)))?;
                 j += sj;
                 t_v += step_v;
             } else {
                 let a = self
                     .step(s, dir_u)
-                    .filter(|&t| accept(t))
+                    .filter(|&t| accept(t, (i + si, j)))
                     .and_then(|a| self.step(a, dir_v))?;
                 let b = self
                     .step(s, dir_v)
-                    .filter(|&t| accept(t))
+                    .filter(|&t| accept(t, (i, j + sj)))
                     .and_then(|b| self.step(b, dir_u))?;
-                if a != b || !accept(a) {
+                if a != b || !accept(a, (i + si, j + sj)) {
                     return None;
                 }
                 s = a;
@@ -770,8 +790,8 @@ impl NavSurface {
 
     /// The linked navigable span in direction `d`.
     fn step(&self, s: u32, d: usize) -> Option<u32> {
-        let t = self.links[s as usize][d];
-        (t != NONE && self.is_navigable(t)).then_some(t)
+        let t = self.nav_links[s as usize][d];
+        (t != NONE).then_some(t)
     }
 
     /// Linked spans in the 8 directions (diagonals through either orthogonal neighbour).
@@ -878,6 +898,11 @@ impl NavSurface {
     /// Cell centre (x, z) of a span.
     pub fn center_xz(&self, s: u32) -> [f32; 2] {
         let (i, j) = self.cell_of(s);
+        self.cell_center_xz(i, j)
+    }
+
+    /// Centre (x, z) of cell `(i, j)`.
+    pub(crate) fn cell_center_xz(&self, i: i32, j: i32) -> [f32; 2] {
         let c = self.params.cell_size;
         [
             self.origin[0] + (i as f32 + 0.5) * c,
@@ -954,14 +979,25 @@ impl NavSurface {
         // The point's own column first: a cell k columns away is at least (k - 1) cells away horizontally,
         // so once something is found only the columns that could hold a nearer span are scanned.
         consider(pi, pj, &mut best);
+        // Columns whose square lies farther (horizontally) than this cannot hold the nearest span nor tie
+        // with it; the margin covers rounding in `clamp_into`.
+        let mut reach2 = f32::INFINITY;
         if let Some(b) = best {
             r = r.min((b.2 / c).ceil() as i32 + 1);
+            reach2 = b.2 * b.2 * (1.0 + 1e-4) + 1e-12;
         }
+        let gap = |cell: i32, origin: f32, v: f32| {
+            ((v - (origin + (cell as f32 + 0.5) * c)).abs() - 0.5 * c).max(0.0)
+        };
         // Then the plain row-major scan, so ties resolve as they always did.
         best = None;
         for j in pj - r..=pj + r {
+            let gz = gap(j, self.origin[1], p[2]);
             for i in pi - r..=pi + r {
-                consider(i, j, &mut best);
+                let gx = gap(i, self.origin[0], p[0]);
+                if gx * gx + gz * gz <= reach2 {
+                    consider(i, j, &mut best);
+                }
             }
         }
         best
