@@ -347,6 +347,7 @@ pub fn decode(
         island_size,
         span_h: Vec::new(),
         moves: Vec::new(),
+        nav_links: Vec::new(),
     };
     surface.derive();
     Ok(surface)

@@ -1,70 +1,12 @@
-//! The navigable surface: a multi-level 2.5-D grid of walkable floor cells ("spans"), Recast-style.
-//!
-//! Built by hand rather than with a navmesh crate: the Rust navmesh crates are either tied to an engine
-//! (`oxidized_navigation` needs Bevy) or path-find on a polygon mesh they do not build (`polyanya`,
-//! `navmesh`), and we need the build itself (voxelise, headroom, step links, erosion by the agent radius)
-//! to match the agent body exactly.
-//!
-//! Steps: (1) every triangle is clipped to each grid column it overlaps (conservatively, so thin walls block
-//! their cells) giving vertical solid intervals; (2) per column the intervals are merged and the top of each
-//! solid whose highest triangle is walkable becomes a floor span when the gap above it is at least the agent
-//! height; (3) spans in 4-neighbour columns are linked when the height difference is at most `max_step` and
-//! the headroom they share fits the agent; (4) spans nearer than the agent radius to an unlinked side are
-//! eroded (a Euclidean distance transform by vector propagation, measured to the blocked cell's square);
-//! (5) navigable spans are grouped into islands; (6) every navigable span gets 32 any-angle moves (offsets up
-//! to 3 cells) whose straight segment stays on navigable spans: the graph the geodesics run on.
+//! Building the surface: the numbered steps of [`NavSurface::build`] and what is derived on load.
 
-use std::cmp::Ordering;
 use std::collections::{BinaryHeap, VecDeque};
 
 use habitat_assets::Scene;
-use serde::{Deserialize, Serialize};
 
+use super::{HeapItem, NavParams, NavSurface, DIRS, MAX_CLEARANCE, MOVES, NONE};
 use crate::body::{AgentConfig, SceneCollider};
 use crate::error::{EnvError, Result};
-
-/// No span / no link.
-pub const NONE: u32 = u32::MAX;
-
-/// 4-neighbour directions as (di, dj): +x, +z, -x, -z.
-pub const DIRS: [(i32, i32); 4] = [(1, 0), (0, 1), (-1, 0), (0, -1)];
-
-/// The 32 any-angle moves: every (di, dj) with max(|di|,|dj|) <= 3 and gcd 1. Shortest paths over them are
-/// at most 1/cos(9.2 deg) - 1 = 1.3% longer than the straight line (the widest angular gap is 18.4 deg).
-pub const MOVES: [(i32, i32); 32] = [
-    (1, 0),
-    (3, 1),
-    (2, 1),
-    (3, 2),
-    (1, 1),
-    (2, 3),
-    (1, 2),
-    (1, 3),
-    (0, 1),
-    (-1, 3),
-    (-1, 2),
-    (-2, 3),
-    (-1, 1),
-    (-3, 2),
-    (-2, 1),
-    (-3, 1),
-    (-1, 0),
-    (-3, -1),
-    (-2, -1),
-    (-3, -2),
-    (-1, -1),
-    (-2, -3),
-    (-1, -2),
-    (-1, -3),
-    (0, -1),
-    (1, -3),
-    (1, -2),
-    (2, -3),
-    (1, -1),
-    (3, -2),
-    (2, -1),
-    (3, -1),
-];
 
 /// How a straight segment leaves a cell: through a side (direction index into `DIRS`), or exactly through
 /// a corner (both sides, which must lead to the same cell).
@@ -132,80 +74,8 @@ const MERGE_EPS: f32 = 1e-3;
 const FLAG_EPS: f32 = 0.02;
 /// Half-width of the height filter that turns stairs into ramps for path costs (metres; a tread is ~0.3 m).
 const RAMP_RADIUS: f32 = 0.15;
-/// Clearances are computed (and stored) up to this distance; farther is "open".
-pub const MAX_CLEARANCE: f32 = 0.5;
 /// Columns allowed in a grid (about 200 m x 200 m at 5 cm), so a bad scale fails instead of exhausting memory.
 const MAX_COLUMNS: usize = 16_000_000;
-
-/// Parameters of the surface build that are not the agent's size.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct NavParams {
-    /// Grid cell edge in metres (Habitat's Recast `cellSize` is 0.05).
-    pub cell_size: f32,
-    /// Steepest walkable triangle, degrees from horizontal.
-    pub max_slope_deg: f32,
-    /// Only floors with something above them (a ceiling) are walkable. Keeps agents and sampled episodes
-    /// off roofs, which otherwise form the largest island of a house; turn off for scenes with outdoor
-    /// areas (patios, balconies open to the sky) that should be navigable.
-    pub indoor_only: bool,
-}
-
-impl Default for NavParams {
-    fn default() -> Self {
-        NavParams {
-            cell_size: 0.05,
-            max_slope_deg: 45.0,
-            indoor_only: true,
-        }
-    }
-}
-
-impl NavParams {
-    pub fn validate(&self) -> Result<()> {
-        let valid = self.cell_size.is_finite()
-            && self.cell_size > 0.0
-            && (0.0..90.0).contains(&self.max_slope_deg);
-        if !valid {
-            return Err(EnvError::Invalid(format!(
-                "nav params: cell_size must be positive and max_slope_deg in [0, 90), got {self:?}"
-            )));
-        }
-        Ok(())
-    }
-}
-
-/// The navigable surface of one scene for one agent size. Span ids are indices into its arrays.
-#[derive(Debug, Clone, PartialEq)]
-pub struct NavSurface {
-    pub(crate) agent: AgentConfig,
-    pub(crate) params: NavParams,
-    /// World x, z of the low corner of cell (0, 0). Chosen so that cell centres fall on multiples of the cell.
-    pub(crate) origin: [f32; 2],
-    pub(crate) nx: u32,
-    pub(crate) nz: u32,
-    /// Spans of column `j * nx + i` are `col_start[c]..col_start[c + 1]`, sorted by height.
-    pub(crate) col_start: Vec<u32>,
-    /// Floor height of each span.
-    pub(crate) span_y: Vec<f32>,
-    /// Height of the next solid above the floor (infinite when open).
-    pub(crate) span_top: Vec<f32>,
-    pub(crate) span_col: Vec<u32>,
-    /// Linked span in each of `DIRS`, or `NONE`. Symmetric.
-    pub(crate) links: Vec<[u32; 4]>,
-    /// Distance from each span centre to the nearest blocked cell (metres, capped at `MAX_CLEARANCE`): lets
-    /// the expert prefer routes with room to spare.
-    pub(crate) clearance: Vec<f32>,
-    /// Island of each navigable span, `NONE` for eroded spans.
-    pub(crate) island: Vec<u32>,
-    /// Number of spans in each island.
-    pub(crate) island_size: Vec<u32>,
-    /// Floor heights box-filtered over ±`RAMP_RADIUS` along links: stairs become the ramp they approximate,
-    /// so path costs up a staircase are the ramp length (as on Habitat's navmesh), not tread + riser sums.
-    /// Derived, not stored on disk.
-    pub(crate) span_h: Vec<f32>,
-    /// `MOVES` targets per span (`NONE` when blocked or not navigable); derived, not stored on disk.
-    pub(crate) moves: Vec<[u32; 32]>,
-}
 
 /// One solid interval of a column while rasterising.
 #[derive(Clone, Copy)]
@@ -279,30 +149,6 @@ impl Poly {
     }
 }
 
-/// Min-heap entry ordered by distance.
-#[derive(Clone, Copy, PartialEq)]
-pub(crate) struct HeapItem {
-    pub(crate) key: f32,
-    pub(crate) span: u32,
-}
-
-impl Eq for HeapItem {}
-
-impl Ord for HeapItem {
-    fn cmp(&self, other: &Self) -> Ordering {
-        other
-            .key
-            .total_cmp(&self.key)
-            .then_with(|| other.span.cmp(&self.span))
-    }
-}
-
-impl PartialOrd for HeapItem {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
 impl NavSurface {
     /// Builds the surface of `scene` for an agent of `agent`'s radius, height and step.
     pub fn build(scene: &Scene, agent: &AgentConfig, params: &NavParams) -> Result<NavSurface> {
@@ -343,6 +189,7 @@ impl NavSurface {
             island_size: Vec::new(),
             span_h: Vec::new(),
             moves: Vec::new(),
+            nav_links: Vec::new(),
         };
         let pieces = surface.rasterize(scene);
         surface.build_spans(pieces);
@@ -608,7 +455,24 @@ impl NavSurface {
     /// Step 6: what is derived from the stored surface: ramp heights and the any-angle move table.
     pub(crate) fn derive(&mut self) {
         self.span_h = self.ramp_heights();
+        self.nav_links = self.navigable_links();
         self.build_moves();
+    }
+
+    /// Links restricted to navigable spans.
+    fn navigable_links(&self) -> Vec<[u32; 4]> {
+        self.links
+            .iter()
+            .map(|l| {
+                l.map(|t| {
+                    if t != NONE && self.is_navigable(t) {
+                        t
+                    } else {
+                        NONE
+                    }
+                })
+            })
+            .collect()
     }
 
     /// Separable box filter of floor heights along linked spans (x then z).
@@ -640,20 +504,7 @@ impl NavSurface {
     /// the same everywhere: each move's crossing pattern is traced once and then replayed along links.
     fn build_moves(&mut self) {
         let patterns = MOVES.map(|(di, dj)| crossing_pattern(di, dj));
-        // Links restricted to navigable spans, in one array for cache-friendly replays.
-        let walkable: Vec<[u32; 4]> = self
-            .links
-            .iter()
-            .map(|l| {
-                l.map(|t| {
-                    if t != NONE && self.is_navigable(t) {
-                        t
-                    } else {
-                        NONE
-                    }
-                })
-            })
-            .collect();
+        let walkable = &self.nav_links;
         let n = self.span_y.len();
         let mut moves = vec![[NONE; 32]; n];
         for (s, row) in moves.iter_mut().enumerate() {
@@ -661,117 +512,10 @@ impl NavSurface {
                 continue;
             }
             for (target, pattern) in row.iter_mut().zip(&patterns) {
-                *target = replay(&walkable, s as u32, pattern).unwrap_or(NONE);
+                *target = replay(walkable, s as u32, pattern).unwrap_or(NONE);
             }
         }
         self.moves = moves;
-    }
-
-    /// Follows the straight segment `from -> to` (x, z) starting in span `start`, stepping through linked
-    /// navigable spans cell by cell. Returns the span holding `to`, or `None` when the segment leaves the
-    /// navigable surface. A segment through a cell corner must be passable both ways around it.
-    pub fn walk(&self, start: u32, from: [f32; 2], to: [f32; 2]) -> Option<u32> {
-        self.walk_by(start, from, to, |_| true)
-    }
-
-    /// Like [`walk`](Self::walk), and also requires the ramp height of every span entered to stay within
-    /// `tolerance` of the straight line from `h0` to `h1`: a segment that changes slope (the foot or head of
-    /// a staircase) is not one straight piece of path in 3-D.
-    pub(crate) fn walk_straight(
-        &self,
-        start: u32,
-        from: [f32; 2],
-        to: [f32; 2],
-        h: [f32; 2],
-        tolerance: f32,
-    ) -> Option<u32> {
-        let d = [to[0] - from[0], to[1] - from[1]];
-        let len2 = (d[0] * d[0] + d[1] * d[1]).max(1e-12);
-        self.walk_by(start, from, to, |s| {
-            let [x, z] = self.center_xz(s);
-            let t = (((x - from[0]) * d[0] + (z - from[1]) * d[1]) / len2).clamp(0.0, 1.0);
-            (self.span_h[s as usize] - (h[0] + (h[1] - h[0]) * t)).abs() <= tolerance
-        })
-    }
-
-    pub(crate) fn walk_by(
-        &self,
-        start: u32,
-        from: [f32; 2],
-        to: [f32; 2],
-        mut accept: impl FnMut(u32) -> bool,
-    ) -> Option<u32> {
-        let c = self.params.cell_size;
-        let [ox, oz] = self.origin;
-        let (u0, v0) = ((from[0] - ox) / c, (from[1] - oz) / c);
-        let (u1, v1) = ((to[0] - ox) / c, (to[1] - oz) / c);
-        let (mut i, mut j) = self.cell_of(start);
-        let (ti, tj) = (u1.floor() as i32, v1.floor() as i32);
-        let (du, dv) = (u1 - u0, v1 - v0);
-        let (si, dir_u) = if du > 0.0 { (1, 0) } else { (-1, 2) };
-        let (sj, dir_v) = if dv > 0.0 { (1, 1) } else { (-1, 3) };
-        let boundary = |cell: i32, pos: f32, delta: f32| -> f32 {
-            if delta > 0.0 {
-                ((cell + 1) as f32 - pos) / delta
-            } else if delta < 0.0 {
-                (cell as f32 - pos) / delta
-            } else {
-                f32::INFINITY
-            }
-        };
-        let mut t_u = boundary(i, u0, du);
-        let mut t_v = boundary(j, v0, dv);
-        let step_u = if du != 0.0 {
-            1.0 / du.abs()
-        } else {
-            f32::INFINITY
-        };
-        let step_v = if dv != 0.0 {
-            1.0 / dv.abs()
-        } else {
-            f32::INFINITY
-        };
-        let mut s = start;
-        let max_steps = (ti - i).abs() + (tj - j).abs() + 2;
-        for _ in 0..max_steps {
-            if (i, j) == (ti, tj) {
-                return Some(s);
-            }
-            const TIE: f32 = 1e-5;
-            if t_u < t_v - TIE {
-                s = self.step(s, dir_u).filter(|&t| accept(t))?;
-                i += si;
-                t_u += step_u;
-            } else if t_v < t_u - TIE {
-                s = self.step(s, dir_v).filter(|&t| accept(t))?;
-                j += sj;
-                t_v += step_v;
-            } else {
-                let a = self
-                    .step(s, dir_u)
-                    .filter(|&t| accept(t))
-                    .and_then(|a| self.step(a, dir_v))?;
-                let b = self
-                    .step(s, dir_v)
-                    .filter(|&t| accept(t))
-                    .and_then(|b| self.step(b, dir_u))?;
-                if a != b || !accept(a) {
-                    return None;
-                }
-                s = a;
-                i += si;
-                j += sj;
-                t_u += step_u;
-                t_v += step_v;
-            }
-        }
-        ((i, j) == (ti, tj)).then_some(s)
-    }
-
-    /// The linked navigable span in direction `d`.
-    fn step(&self, s: u32, d: usize) -> Option<u32> {
-        let t = self.links[s as usize][d];
-        (t != NONE && self.is_navigable(t)).then_some(t)
     }
 
     /// Linked spans in the 8 directions (diagonals through either orthogonal neighbour).
@@ -792,179 +536,6 @@ impl NavSurface {
         };
         let diagonals = [diag(0, 1), diag(1, 2), diag(2, 3), diag(3, 0)];
         l.into_iter().chain(diagonals).filter(|&t| t != NONE)
-    }
-
-    pub fn span_count(&self) -> usize {
-        self.span_y.len()
-    }
-
-    pub fn navigable_count(&self) -> usize {
-        self.island.iter().filter(|&&i| i != NONE).count()
-    }
-
-    /// Navigable area in square metres.
-    pub fn navigable_area(&self) -> f32 {
-        self.navigable_count() as f32 * self.params.cell_size * self.params.cell_size
-    }
-
-    pub fn is_navigable(&self, s: u32) -> bool {
-        self.island[s as usize] != NONE
-    }
-
-    /// The island of a navigable span.
-    pub fn island_of(&self, s: u32) -> Option<u32> {
-        let i = self.island[s as usize];
-        (i != NONE).then_some(i)
-    }
-
-    /// Areas of the islands in square metres, indexed by island id.
-    pub fn island_areas(&self) -> Vec<f32> {
-        (0..self.island_size.len() as u32)
-            .map(|i| self.island_area(i))
-            .collect()
-    }
-
-    /// The area of one island in square metres.
-    pub fn island_area(&self, island: u32) -> f32 {
-        self.island_size[island as usize] as f32 * self.params.cell_size * self.params.cell_size
-    }
-
-    /// The island with the most area (where random points are drawn by default).
-    pub fn largest_island(&self) -> Option<u32> {
-        (0..self.island_size.len() as u32)
-            .max_by_key(|&i| (self.island_size[i as usize], std::cmp::Reverse(i)))
-    }
-
-    pub fn agent(&self) -> &AgentConfig {
-        &self.agent
-    }
-
-    pub fn params(&self) -> &NavParams {
-        &self.params
-    }
-
-    pub fn cell_size(&self) -> f32 {
-        self.params.cell_size
-    }
-
-    pub(crate) fn cell_of(&self, s: u32) -> (i32, i32) {
-        let col = self.span_col[s as usize];
-        ((col % self.nx) as i32, (col / self.nx) as i32)
-    }
-
-    pub(crate) fn column(&self, i: i32, j: i32) -> Option<u32> {
-        (i >= 0 && j >= 0 && (i as u32) < self.nx && (j as u32) < self.nz)
-            .then(|| j as u32 * self.nx + i as u32)
-    }
-
-    pub(crate) fn spans_in(&self, col: u32) -> std::ops::Range<u32> {
-        self.col_start[col as usize]..self.col_start[col as usize + 1]
-    }
-
-    /// The column holding world point (x, z).
-    pub(crate) fn column_at(&self, x: f32, z: f32) -> Option<(i32, i32)> {
-        let c = self.params.cell_size;
-        let i = ((x - self.origin[0]) / c).floor();
-        let j = ((z - self.origin[1]) / c).floor();
-        (i.is_finite()
-            && j.is_finite()
-            && i >= 0.0
-            && j >= 0.0
-            && i < self.nx as f32
-            && j < self.nz as f32)
-            .then_some((i as i32, j as i32))
-    }
-
-    /// Cell centre (x, z) of a span.
-    pub fn center_xz(&self, s: u32) -> [f32; 2] {
-        let (i, j) = self.cell_of(s);
-        let c = self.params.cell_size;
-        [
-            self.origin[0] + (i as f32 + 0.5) * c,
-            self.origin[1] + (j as f32 + 0.5) * c,
-        ]
-    }
-
-    /// Cell centre on the floor of a span.
-    pub fn center(&self, s: u32) -> [f32; 3] {
-        let [x, z] = self.center_xz(s);
-        [x, self.span_y[s as usize], z]
-    }
-
-    /// The span under `p` on its level: the span of `p`'s column whose floor is nearest `p.y`, within
-    /// `max_step` plus 10 cm (stairs put a cell's floor up to one step above the feet).
-    pub fn locate(&self, p: [f32; 3]) -> Option<u32> {
-        let (i, j) = self.column_at(p[0], p[2])?;
-        let col = self.column(i, j)?;
-        let tolerance = self.agent.max_step + 0.1;
-        self.spans_in(col)
-            .map(|s| (s, (self.span_y[s as usize] - p[1]).abs()))
-            .filter(|&(_, dy)| dy <= tolerance)
-            .min_by(|a, b| a.1.total_cmp(&b.1))
-            .map(|(s, _)| s)
-    }
-
-    /// The nearest navigable point to `p` within `max_distance` (3-D): the clamp of `p` into the nearest
-    /// navigable cell, on its floor. Returns the span, the point and its distance from `p`.
-    pub fn snap(&self, p: [f32; 3], max_distance: f32) -> Option<(u32, [f32; 3], f32)> {
-        self.snap_where(p, max_distance, |_| true)
-    }
-
-    /// [`snap`](Self::snap) restricted to the navigable spans that `accept` (e.g. those of one island).
-    pub fn snap_where(
-        &self,
-        p: [f32; 3],
-        max_distance: f32,
-        accept: impl Fn(u32) -> bool,
-    ) -> Option<(u32, [f32; 3], f32)> {
-        if !p.iter().all(|v| v.is_finite()) {
-            return None;
-        }
-        let c = self.params.cell_size;
-        let clamp_into = |s: u32| -> ([f32; 3], f32) {
-            let [cx, cz] = self.center_xz(s);
-            let q = [
-                p[0].clamp(cx - 0.5 * c, cx + 0.5 * c),
-                self.span_y[s as usize],
-                p[2].clamp(cz - 0.5 * c, cz + 0.5 * c),
-            ];
-            let d = ((q[0] - p[0]).powi(2) + (q[1] - p[1]).powi(2) + (q[2] - p[2]).powi(2)).sqrt();
-            (q, d)
-        };
-        let mut best: Option<(u32, [f32; 3], f32)> = None;
-        let mut r = (max_distance / c).ceil() as i32 + 1;
-        let (pi, pj) = (
-            ((p[0] - self.origin[0]) / c).floor() as i32,
-            ((p[2] - self.origin[1]) / c).floor() as i32,
-        );
-        let consider = |i: i32, j: i32, best: &mut Option<(u32, [f32; 3], f32)>| {
-            let Some(col) = self.column(i, j) else {
-                return;
-            };
-            for s in self.spans_in(col) {
-                if !self.is_navigable(s) || !accept(s) {
-                    continue;
-                }
-                let (q, d) = clamp_into(s);
-                if d <= max_distance && best.is_none_or(|b| d < b.2) {
-                    *best = Some((s, q, d));
-                }
-            }
-        };
-        // The point's own column first: a cell k columns away is at least (k - 1) cells away horizontally,
-        // so once something is found only the columns that could hold a nearer span are scanned.
-        consider(pi, pj, &mut best);
-        if let Some(b) = best {
-            r = r.min((b.2 / c).ceil() as i32 + 1);
-        }
-        // Then the plain row-major scan, so ties resolve as they always did.
-        best = None;
-        for j in pj - r..=pj + r {
-            for i in pi - r..=pi + r {
-                consider(i, j, &mut best);
-            }
-        }
-        best
     }
 }
 
