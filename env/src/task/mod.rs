@@ -9,9 +9,12 @@
 
 mod dataset;
 pub mod gym;
+pub mod measures;
 mod observation;
+pub mod policy;
 mod reward;
 mod scenes;
+pub mod vec_env;
 mod vln_env;
 
 pub use dataset::TaskDataset;
