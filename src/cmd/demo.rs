@@ -229,6 +229,24 @@ impl StageContext<'_> {
         ])
     }
 
+    /// The `rft` line: `source` (a store, or the online split), from `model`, into `model/rft`.
+    fn rft_line(&self, source: &[&str], model: &str) -> Vec<String> {
+        let mut a = argv(&["rft"]);
+        a.extend(argv(source));
+        a.extend(argv(&[
+            "--model",
+            model,
+            "--out",
+            &self.out.s("model/rft"),
+            "--config",
+            &self.out.s("configs/rft.json"),
+            "--device",
+            self.device,
+        ]));
+        a.extend(self.threads.iter().cloned());
+        a
+    }
+
     /// An `eval` or `rollout` line: the first `n` val_unseen episodes, one env each. A navigator runs with the
     /// settings it records; a scratch model gets the plan's frames and VLM flags.
     fn task_line(&self, command: &str, policy: &str, n: usize, dir: &str) -> Vec<String> {
@@ -296,20 +314,7 @@ fn scratch_training(c: &StageContext) -> Vec<Stage> {
         &out.s("configs/sft.json"),
     ]);
     sft.extend(c.threads.iter().cloned());
-    let mut rft = argv(&[
-        "rft",
-        "--data",
-        &out.s("data"),
-        "--model",
-        &out.s("model/sft/final"),
-        "--out",
-        &out.s("model/rft"),
-        "--config",
-        &out.s("configs/rft.json"),
-        "--device",
-        c.device,
-    ]);
-    rft.extend(c.threads.iter().cloned());
+    let rft = c.rft_line(&["--data", &out.s("data")], &out.s("model/sft/final"));
     vec![
         Stage {
             name: "datagen",
@@ -348,21 +353,10 @@ fn scratch_training(c: &StageContext) -> Vec<Stage> {
 /// the states the policy reaches, next to GRPO on its sampled completions).
 fn navigator_training(c: &StageContext, navigator: &Path) -> Vec<Stage> {
     let (plan, out) = (c.plan, c.out);
-    let mut rft = argv(&[
-        "rft",
-        "--online",
-        "--split",
-        "train",
-        "--model",
+    let rft = c.rft_line(
+        &["--online", "--split", "train"],
         &navigator.display().to_string(),
-        "--out",
-        &out.s("model/rft"),
-        "--config",
-        &out.s("configs/rft.json"),
-        "--device",
-        c.device,
-    ]);
-    rft.extend(c.threads.iter().cloned());
+    );
     vec![Stage {
         name: "rft",
         what: format!(

@@ -8,7 +8,7 @@ use env::task::{Sensors, VlnEnvConfig};
 use rft::{run_offline, run_online, OfflineRun, OnlineRun, RftConfig, StepLog};
 
 use super::args::SceneReadArgs;
-use super::task::{load_split, pick, AgentKind, LoadedSplit};
+use super::task::{load_split, AgentKind, Camera, LoadedSplit};
 
 #[derive(Debug, Args)]
 pub struct RftArgs {
@@ -63,51 +63,27 @@ pub struct RftArgs {
 
 /// The closed-loop camera: flags, else the checkpoint's navigation.json, else 224x224 at 90 degrees. The
 /// config's history sampler must be the one the checkpoint was trained with.
-struct OnlineFrames {
-    width: u32,
-    height: u32,
-    hfov: f32,
-}
-
-impl OnlineFrames {
-    fn resolve(a: &RftArgs, config: &RftConfig) -> anyhow::Result<OnlineFrames> {
-        let nav = agent::NavigationSettings::read(&a.model)?;
-        let source = |field: &str| {
-            format!(
-                "{}/{} {field}",
-                a.model.display(),
-                agent::navigation::NAVIGATION_FILE
-            )
-        };
-        if let Some(n) = &nav {
-            let memory: episodes::MemorySampler = config.online.memory.parse()?;
-            if memory != n.memory {
-                bail!(
-                    "--config online.memory {memory} contradicts {} {}, the history the checkpoint was \
-                     trained with; set online.memory to it",
-                    source("memory"),
-                    n.memory
-                );
-            }
+fn online_camera(a: &RftArgs, config: &RftConfig) -> anyhow::Result<Camera> {
+    let nav = agent::NavigationSettings::read(&a.model)?;
+    let source = |field: &str| {
+        format!(
+            "{}/{} {field}",
+            a.model.display(),
+            agent::navigation::NAVIGATION_FILE
+        )
+    };
+    if let Some(n) = &nav {
+        let memory: episodes::MemorySampler = config.online.memory.parse()?;
+        if memory != n.memory {
+            bail!(
+                "--config online.memory {memory} contradicts {} {}, the history the checkpoint was \
+                 trained with; set online.memory to it",
+                source("memory"),
+                n.memory
+            );
         }
-        Ok(OnlineFrames {
-            width: pick("--width", a.width, nav.map(|n| n.width), &source("width"))?.unwrap_or(224),
-            height: pick(
-                "--height",
-                a.height,
-                nav.map(|n| n.height),
-                &source("height"),
-            )?
-            .unwrap_or(224),
-            hfov: pick(
-                "--hfov",
-                a.hfov,
-                nav.map(|n| n.hfov_deg),
-                &source("hfov_deg"),
-            )?
-            .unwrap_or(90.0),
-        })
     }
+    Camera::resolve([a.width, a.height], a.hfov, nav.as_ref(), &source)
 }
 
 fn print_step(log: &StepLog) {
@@ -178,16 +154,16 @@ pub fn run(a: RftArgs) -> anyhow::Result<()> {
                 dataset_dir.display()
             );
         }
-        let frames = OnlineFrames::resolve(&a, &config)?;
+        let camera = online_camera(&a, &config)?;
         let run = OnlineRun {
             library,
             dataset,
             env: VlnEnvConfig {
                 max_steps: config.online.max_episode_steps,
                 sensors: Sensors::RGB,
-                width: frames.width,
-                height: frames.height,
-                hfov_deg: frames.hfov,
+                width: camera.width,
+                height: camera.height,
+                hfov_deg: camera.hfov,
                 ..VlnEnvConfig::default()
             },
             model: a.model.clone(),

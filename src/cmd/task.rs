@@ -121,9 +121,7 @@ pub struct RunSettings {
     pub future: usize,
     pub execute: usize,
     pub agent: AgentKind,
-    pub width: u32,
-    pub height: u32,
-    pub hfov: f32,
+    pub camera: Camera,
 }
 
 impl RunSettings {
@@ -168,21 +166,33 @@ impl RunSettings {
             )?
             .unwrap_or(1),
             agent: pick("--agent", args.agent, agent, &from("agent"))?.unwrap_or(AgentKind::R2r),
-            width: pick("--width", args.width, c.map(|n| n.width), &from("width"))?.unwrap_or(224),
-            height: pick(
-                "--height",
-                args.height,
-                c.map(|n| n.height),
-                &from("height"),
-            )?
-            .unwrap_or(224),
-            hfov: pick(
-                "--hfov",
-                args.hfov,
-                c.map(|n| n.hfov_deg),
-                &from("hfov_deg"),
-            )?
-            .unwrap_or(90.0),
+            camera: Camera::resolve([args.width, args.height], args.hfov, c, &from)?,
+        })
+    }
+}
+
+/// The RGB camera of a run: the flags, else the checkpoint's `navigation.json`, else 224x224 at 90 degrees.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Camera {
+    pub width: u32,
+    pub height: u32,
+    pub hfov: f32,
+}
+
+impl Camera {
+    /// A flag that contradicts the checkpoint is refused, naming both (`source` names a field of its file).
+    pub fn resolve(
+        [width, height]: [Option<u32>; 2],
+        hfov: Option<f32>,
+        checkpoint: Option<&agent::NavigationSettings>,
+        source: &dyn Fn(&str) -> String,
+    ) -> anyhow::Result<Camera> {
+        let c = checkpoint;
+        Ok(Camera {
+            width: pick("--width", width, c.map(|n| n.width), &source("width"))?.unwrap_or(224),
+            height: pick("--height", height, c.map(|n| n.height), &source("height"))?
+                .unwrap_or(224),
+            hfov: pick("--hfov", hfov, c.map(|n| n.hfov_deg), &source("hfov_deg"))?.unwrap_or(90.0),
         })
     }
 }
@@ -281,9 +291,9 @@ impl Task {
         VlnEnvConfig {
             max_steps: args.max_steps,
             sensors,
-            width: self.settings.width,
-            height: self.settings.height,
-            hfov_deg: self.settings.hfov,
+            width: self.settings.camera.width,
+            height: self.settings.camera.height,
+            hfov_deg: self.settings.camera.hfov,
             ..VlnEnvConfig::default()
         }
     }
