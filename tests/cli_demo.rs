@@ -13,20 +13,19 @@ fn json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// `vln-r1 demo` with the smoke budget on one thread into `out`, the start's flags first.
+fn smoke_demo(start: &[&str], out: &Path) -> String {
+    let mut args = vec!["demo"];
+    args.extend_from_slice(start);
+    args.extend_from_slice(&["--out", p(out), "--minutes", "1", "--threads", "1"]);
+    ok(&vln_r1(&args))
+}
+
 #[test]
 fn demo_from_scratch_writes_a_valid_report_and_reuses_its_stages() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("demo");
-    let first = ok(&vln_r1(&[
-        "demo",
-        "--from-scratch",
-        "--out",
-        p(&out),
-        "--minutes",
-        "1",
-        "--threads",
-        "1",
-    ]));
+    let first = smoke_demo(&["--from-scratch"], &out);
     assert!(first.contains("demo done"), "{first}");
     // The model evals say how many answers did not parse (the metrics alone hide why a model stops).
     assert!(
@@ -105,16 +104,7 @@ fn demo_from_scratch_writes_a_valid_report_and_reuses_its_stages() {
         .all(|s| s["command"].as_str().unwrap().starts_with("vln-r1 ")));
 
     // A rerun reuses every stage and reports the same table.
-    let second = ok(&vln_r1(&[
-        "demo",
-        "--from-scratch",
-        "--out",
-        p(&out),
-        "--minutes",
-        "1",
-        "--threads",
-        "1",
-    ]));
+    let second = smoke_demo(&["--from-scratch"], &out);
     assert_eq!(second.matches("(done, reused)").count(), 11, "{second}");
     let again = json(&out.join("report.json"));
     assert_eq!(again["table"], report["table"]);
@@ -137,15 +127,7 @@ fn demo_from_scratch_writes_a_valid_report_and_reuses_its_stages() {
 fn demo_starts_from_the_committed_navigator() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("demo");
-    let run = ok(&vln_r1(&[
-        "demo",
-        "--out",
-        p(&out),
-        "--minutes",
-        "1",
-        "--threads",
-        "1",
-    ]));
+    let run = smoke_demo(&[], &out);
     assert!(run.contains("demo done"), "{run}");
     let report = json(&out.join("report.json"));
     let labels: Vec<&str> = report["table"]
