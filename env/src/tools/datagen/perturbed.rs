@@ -12,12 +12,13 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use super::trajectory::{
-    check_frames, check_instruction, commit, frame_path, is_safe_id, temp_dir, trajectory_dir,
-    trajectory_key, write_jpeg, FrameSettings, SkipReason, Trajectory, TRAJECTORY_FILE,
+    check_frames, check_instruction, commit, frame_path, is_safe_id, reset_to, temp_dir,
+    trajectory_dir, trajectory_key, write_jpeg, FrameSettings, SkipReason, Trajectory,
+    TRAJECTORY_FILE,
 };
 use crate::error::{EnvError, Result};
 use crate::nav::{Expert, FollowerConfig};
-use crate::task::{Env, ResetOptions, VlnEnv};
+use crate::task::{Env, VlnEnv};
 
 /// How many perturbed runs per episode and how they are perturbed. `runs` 0 (the default) makes none.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -162,13 +163,9 @@ fn play(
     key: &str,
     t: &mut Trajectory,
 ) -> Result<Option<SkipReason>> {
-    let (mut observation, info) = match env.reset(None, &ResetOptions::Index(index)) {
+    let (mut observation, info) = match reset_to(env, index) {
         Ok(reset) => reset,
-        Err(e) => {
-            return Ok(Some(SkipReason::ResetFailed {
-                detail: e.to_string(),
-            }))
-        }
+        Err(reason) => return Ok(Some(reason)),
     };
     let follower = FollowerConfig::stopping_within(settings.stop_radius);
     let mut expert = match Expert::new(&info, follower) {

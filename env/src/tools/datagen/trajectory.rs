@@ -367,6 +367,17 @@ pub(super) fn commit(root: &Path, tmp: &Path, key: &str, t: &mut Trajectory) -> 
     fs::rename(tmp, &done).map_err(|e| io_err(&done, e))
 }
 
+/// Resets `env` to episode `index`; a refused reset is the trajectory's skip reason, not an error.
+pub(super) fn reset_to(
+    env: &mut VlnEnv,
+    index: usize,
+) -> std::result::Result<(<VlnEnv as Env>::Observation, <VlnEnv as Env>::ResetInfo), SkipReason> {
+    env.reset(None, &ResetOptions::Index(index))
+        .map_err(|e| SkipReason::ResetFailed {
+            detail: e.to_string(),
+        })
+}
+
 /// Steps through the actions, saving the frame before each, then applies the stop radius (if any). Returns
 /// the skip reason, if any.
 fn replay(
@@ -378,13 +389,9 @@ fn replay(
     settings: &FrameSettings,
     t: &mut Trajectory,
 ) -> Result<Option<SkipReason>> {
-    let (mut observation, info) = match env.reset(None, &ResetOptions::Index(index)) {
+    let (mut observation, info) = match reset_to(env, index) {
         Ok(reset) => reset,
-        Err(e) => {
-            return Ok(Some(SkipReason::ResetFailed {
-                detail: e.to_string(),
-            }))
-        }
+        Err(reason) => return Ok(Some(reason)),
     };
     // Geodesic distance to the goal of the state before each action.
     let mut distances = vec![info.distance_to_goal];
