@@ -366,7 +366,8 @@ fn l_bend_geodesic_goes_around_the_corner_within_two_percent() {
     let r = 0.1 / 2f32.sqrt();
     let want = around_corners(s, g, &[[5.05 + r, 0.95 - r]]);
     let d = pf.geodesic_distance(s, g).unwrap();
-    assert_close(d, want, 0.02, "L-bend");
+    // The graph bends at the corner itself (not at its cell's centre): within 0.5%, not just the 2% asked.
+    assert_close(d, want, 0.005, "L-bend");
     let path = pf.find_path(s, g).unwrap().unwrap();
     assert!(
         path.points.len() <= 5,
@@ -374,11 +375,11 @@ fn l_bend_geodesic_goes_around_the_corner_within_two_percent() {
         path.points
     );
     assert!(path.distance <= d + 1e-3 && path.distance >= want * 0.99);
-    // The field (cell graph, no shortcuts) is within 1.3% above the any-angle path.
+    // The field (cell graph, no shortcuts) is never below the any-angle path, and within 2% of the exact length.
     let field = pf.distance_field(g).unwrap().distance(s);
     assert!(
-        field >= d - 1e-3 && field <= d * 1.013,
-        "field {field} vs path {d}"
+        field >= d - 1e-3 && field <= want * 1.02,
+        "field {field} vs path {d}, exact {want}"
     );
 }
 

@@ -14,6 +14,7 @@ pub mod frame;
 mod fsutil;
 pub mod glb;
 pub mod house;
+mod ktx2;
 pub mod lighting;
 pub mod load;
 pub mod meta;

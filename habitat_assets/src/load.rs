@@ -21,6 +21,7 @@ use crate::accessor::{self, Buffers};
 use crate::error::AssetError;
 use crate::frame::SceneFrame;
 use crate::glb;
+use crate::ktx2;
 use crate::lighting::{lighting_from_extras, SceneLighting};
 use crate::scene::{Material, Mesh, Scene, Texture};
 
@@ -130,6 +131,8 @@ pub fn load_scene_from_bytes_with(
             report.ignored_extensions.push(ext);
         } else if SUPPORTED_REQUIRED.contains(&ext.as_str()) {
             kept.push(ext);
+        } else if ext == ktx2::EXTENSION {
+            // Decoded here (`ktx2`); the `gltf` validator does not know it, so it is not passed on.
         } else {
             return Err(AssetError::Unsupported {
                 path: path.to_path_buf(),
@@ -138,6 +141,10 @@ pub fn load_scene_from_bytes_with(
         }
     }
     root.extensions_required = kept;
+    ktx2::resolve_sources(&mut root).map_err(|message| AssetError::Invalid {
+        path: path.to_path_buf(),
+        message,
+    })?;
     reject_sourceless_textures(&root, path)?;
     fill_missing_position_bounds(&mut root);
 
@@ -155,8 +162,8 @@ pub fn load_scene_from_bytes_with(
     Ok((scene, report))
 }
 
-/// A texture with no `source` names its image only through an extension (KHR_texture_basisu, WebP, DDS)
-/// that this loader does not decode: refuse the file rather than load it untextured.
+/// A texture with no `source` names its image only through an extension this loader does not decode (WebP,
+/// DDS; KHR_texture_basisu sources are resolved before): refuse the file rather than load it untextured.
 fn reject_sourceless_textures(root: &json::Root, path: &Path) -> Result<(), AssetError> {
     let Some(i) = root
         .textures
@@ -169,7 +176,7 @@ fn reject_sourceless_textures(root: &json::Root, path: &Path) -> Result<(), Asse
         .extensions_used
         .iter()
         .map(String::as_str)
-        .filter(|e| ["KHR_texture_basisu", "EXT_texture_webp", "MSFT_texture_dds"].contains(e))
+        .filter(|e| ["EXT_texture_webp", "MSFT_texture_dds"].contains(e))
         .collect();
     let feature = match used.first() {
         Some(ext) => format!(
@@ -743,29 +750,30 @@ impl<'a> SceneBuilder<'a> {
             (None, Some(uri)) => read_uri(uri, self.base_dir, self.path)?,
             (None, None) => return Err(err("has neither a uri nor a bufferView".into())),
         };
-        if bytes.starts_with(KTX2_MAGIC) {
-            return Err(err(format!(
-                "is a KTX2 / Basis Universal image ({}), which this loader does not decode",
-                describe_extension("KHR_texture_basisu")
-            )));
-        }
-        let decoded = image::load_from_memory(&bytes)
-            .map_err(|e| err(format!("cannot decode ({e})")))?
-            .to_rgba8();
-        let (width, height) = decoded.dimensions();
-        self.scene.textures.push(Texture {
-            width,
-            height,
-            rgba: decoded.into_raw(),
-        });
+        let decoded = if bytes.starts_with(ktx2::KTX2_MAGIC) {
+            ktx2::decode(&bytes).map_err(|e| {
+                err(format!(
+                    "cannot decode its KTX2 / Basis Universal data ({}): {e}",
+                    ktx2::EXTENSION
+                ))
+            })?
+        } else {
+            let image = image::load_from_memory(&bytes)
+                .map_err(|e| err(format!("cannot decode ({e})")))?
+                .to_rgba8();
+            let (width, height) = image.dimensions();
+            Texture {
+                width,
+                height,
+                rgba: image.into_raw(),
+            }
+        };
+        self.scene.textures.push(decoded);
         let id = self.scene.textures.len() - 1;
         self.images.insert(image_index, id);
         Ok(id)
     }
 }
-
-/// The identifier that opens every KTX2 file.
-const KTX2_MAGIC: &[u8] = b"\xABKTX 20\xBB\r\n\x1A\n";
 
 /// KHR_texture_transform as `uv' = T * R * S * uv`.
 #[derive(Debug, Clone, Copy)]

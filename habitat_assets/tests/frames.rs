@@ -1,5 +1,5 @@
 //! habitat's axis convention (a bare `.glb` is up +Z, front +Y), the `--scene-up y` reading, the lighting
-//! mark of the files we write, and the refusal of textures we cannot decode.
+//! mark of the files we write, and KTX2 / Basis Universal textures (decoded, or refused naming the file).
 
 use std::path::{Path, PathBuf};
 
@@ -140,8 +140,19 @@ fn textured(texture_json: &str, image_uri: &str, used: &str) -> String {
     )
 }
 
+/// The four quadrant colours of the KTX2 fixtures (`fixtures/make_ktx2.mjs`), top-left first.
+const QUADRANTS: [[u8; 3]; 4] = [[255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 255, 255]];
+
+/// Writes `text` as `NAME.basis.gltf` beside a copy of the KTX2 fixture `ktx2` (as `tex.ktx2`) and loads it.
+fn load_with_ktx2(dir: &Path, name: &str, text: &str, ktx2: &[u8]) -> Result<Scene, AssetError> {
+    std::fs::write(dir.join("tex.ktx2"), ktx2).unwrap();
+    let path = dir.join(format!("{name}.basis.gltf"));
+    std::fs::write(&path, text).unwrap();
+    load_scene_with(&path, &LoadOptions::default()).map(|(scene, _)| scene)
+}
+
 #[test]
-fn basis_universal_textures_are_refused_naming_the_extension_and_the_file() {
+fn basis_universal_textures_load_with_their_texels() {
     let dir = tempfile::tempdir().unwrap();
     // As HM3D's .basis.glb declare it: required, the texture's image only inside the extension.
     let required = textured(
@@ -149,26 +160,87 @@ fn basis_universal_textures_are_refused_naming_the_extension_and_the_file() {
         "tex.ktx2",
         r#""extensionsUsed": ["KHR_texture_basisu"], "extensionsRequired": ["KHR_texture_basisu"],"#,
     );
-    // Used but not required, still with no fallback image.
-    let used = textured(
-        r#"{"extensions": {"KHR_texture_basisu": {"source": 0}}}"#,
+    // ETC1S is lossy (5-bit endpoints), UASTC nearly exact.
+    for (file, tolerance) in [
+        ("quadrants_etc1s.ktx2", 12),
+        ("quadrants_uastc_zstd.ktx2", 2),
+    ] {
+        let bytes = std::fs::read(fixture(file)).unwrap();
+        let scene = load_with_ktx2(dir.path(), "required", &required, &bytes)
+            .unwrap_or_else(|e| panic!("{file}: {e}"));
+        let t = &scene.textures[0];
+        assert_eq!((t.width, t.height), (8, 8), "{file}");
+        for (q, want) in QUADRANTS.iter().enumerate() {
+            let (x, y) = (2 + 4 * (q % 2), 2 + 4 * (q / 2));
+            let texel = &t.rgba[(y * 8 + x) * 4..][..4];
+            for c in 0..3 {
+                assert!(
+                    texel[c].abs_diff(want[c]) <= tolerance,
+                    "{file}: quadrant {q} is {texel:?}, want {want:?}"
+                );
+            }
+            assert_eq!(texel[3], 255, "{file}: opaque");
+        }
+    }
+}
+
+#[test]
+fn a_basis_universal_image_wins_over_the_fallback_source() {
+    let dir = tempfile::tempdir().unwrap();
+    // `source` 1 is a PNG fallback for viewers without the extension; the KTX2 (image 0) is the one read.
+    let text = textured(
+        r#"{"source": 1, "extensions": {"KHR_texture_basisu": {"source": 0}}}"#,
         "tex.ktx2",
         r#""extensionsUsed": ["KHR_texture_basisu"],"#,
-    );
-    // A plain `source` that is a KTX2 file.
-    let direct = textured(r#"{"source": 0}"#, "tex.ktx2", "");
-    std::fs::write(
-        dir.path().join("tex.ktx2"),
-        b"\xABKTX 20\xBB\r\n\x1A\n\0\0\0\0",
     )
-    .unwrap();
-    for (name, text) in [("required", required), ("used", used), ("direct", direct)] {
+    .replace(
+        r#"[{"uri": "tex.ktx2"}]"#,
+        r#"[{"uri": "tex.ktx2"}, {"uri": "missing.png"}]"#,
+    );
+    let bytes = std::fs::read(fixture("quadrants_uastc_zstd.ktx2")).unwrap();
+    let scene = load_with_ktx2(dir.path(), "fallback", &text, &bytes).unwrap();
+    assert_eq!(&scene.textures[0].rgba[..3], &QUADRANTS[0]);
+}
+
+#[test]
+fn bad_basis_universal_textures_are_errors_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let used = r#""extensionsUsed": ["KHR_texture_basisu"],"#;
+    let corrupt = b"\xABKTX 20\xBB\r\n\x1A\n\0\0\0\0";
+    let cases = [
+        // A KTX2 file cut short, named by the extension or by a plain `source`.
+        (
+            "corrupt",
+            textured(
+                r#"{"extensions": {"KHR_texture_basisu": {"source": 0}}}"#,
+                "tex.ktx2",
+                used,
+            ),
+            "KHR_texture_basisu",
+        ),
+        (
+            "direct",
+            textured(r#"{"source": 0}"#, "tex.ktx2", ""),
+            "KHR_texture_basisu",
+        ),
+        // The extension without an image index.
+        (
+            "no_source",
+            textured(
+                r#"{"extensions": {"KHR_texture_basisu": {}}}"#,
+                "tex.ktx2",
+                used,
+            ),
+            "texture 0: extensions.KHR_texture_basisu.source",
+        ),
+    ];
+    for (name, text, want) in cases {
+        let msg = load_with_ktx2(dir.path(), name, &text, corrupt)
+            .unwrap_err()
+            .to_string();
         let path = dir.path().join(format!("{name}.basis.gltf"));
-        std::fs::write(&path, text).unwrap();
-        let err: AssetError = load_scene_with(&path, &LoadOptions::default()).unwrap_err();
-        let msg = err.to_string();
         assert!(
-            msg.contains("KHR_texture_basisu") && msg.contains(&path.display().to_string()),
+            msg.contains(want) && msg.contains(&path.display().to_string()),
             "{name}: {msg}"
         );
     }

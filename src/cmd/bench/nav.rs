@@ -171,13 +171,16 @@ fn geodesics(
     let c = compare(&pairs, |h| &houses[h].pathfinder, grid_queries)?;
     println!(
         "  geodesic_distance: {:.0} queries/s (visibility graph, built in {:.2} s per house) vs {:.0} (grid A* + \
-string pulling, first {} pairs): {:.0}x; largest relative difference {:.4}; mean {:.2} m",
+string pulling, first {} pairs): {:.0}x; largest relative difference {:.4} (graph longer by at most {:.4}, \
+shorter by at most {:.4}); mean {:.2} m",
         c.graph_qps,
         c.build_seconds / houses.len() as f64,
         c.grid_qps,
         c.grid_pairs,
         c.graph_qps / c.grid_qps,
         c.max_rel_diff,
+        c.max_longer,
+        c.max_shorter,
         c.mean_distance
     );
     // Fields: built lazily, so time a full settle (the worst case: every cell of the house) on fresh goals.
@@ -244,6 +247,11 @@ struct Comparison {
     grid_pairs: usize,
     /// Largest |graph - grid| / grid over the pairs both answered.
     max_rel_diff: f64,
+    /// Largest (graph - grid) / grid: how much longer the graph's route is than A*'s, at worst.
+    max_longer: f64,
+    /// Largest (grid - graph) / grid: A*'s 8-connected, string-pulled route is no exact shortest path either,
+    /// so the graph (a valid route on the same surface) is often the shorter one.
+    max_shorter: f64,
     mean_distance: f64,
     /// Building the visibility graphs (first query of each path finder), all houses together.
     build_seconds: f64,
@@ -274,13 +282,16 @@ fn compare<'p>(
     let graph_qps = (rounds * pairs.len()) as f64 / t.elapsed().as_secs_f64();
     let grid_pairs = grid_queries.clamp(1, pairs.len());
     let t = Instant::now();
-    let mut max_rel_diff = 0.0f64;
+    let (mut max_rel_diff, mut max_longer, mut max_shorter) = (0.0f64, 0.0f64, 0.0f64);
     for (k, &(h, a, b)) in pairs[..grid_pairs].iter().enumerate() {
         let grid = pathfinder(h)
             .find_path_grid(a, b)?
             .map_or(f32::INFINITY, |p| p.distance);
         let rel = if grid.is_finite() && graph[k].is_finite() {
-            f64::from((graph[k] - grid).abs() / grid.max(1e-3))
+            let signed = f64::from((graph[k] - grid) / grid.max(1e-3));
+            max_longer = max_longer.max(signed);
+            max_shorter = max_shorter.max(-signed);
+            signed.abs()
         } else if grid == graph[k] {
             0.0
         } else {
@@ -299,6 +310,8 @@ fn compare<'p>(
         grid_qps,
         grid_pairs,
         max_rel_diff,
+        max_longer,
+        max_shorter,
         mean_distance: finite.iter().sum::<f64>() / finite.len().max(1) as f64,
         build_seconds,
     })
@@ -332,6 +345,8 @@ fn one_scene(path: &std::path::Path, b: &NavBench) -> anyhow::Result<()> {
         "grid_astar_queries": c.grid_pairs,
         "speedup": c.graph_qps / c.grid_qps,
         "max_relative_difference": c.max_rel_diff,
+        "max_longer_than_grid": c.max_longer,
+        "max_shorter_than_grid": c.max_shorter,
         "mean_distance_m": c.mean_distance,
         "surface_build_seconds": surface_seconds,
         "graph_build_seconds": c.build_seconds,
