@@ -96,16 +96,16 @@ fn init_forward_and_generate_on_a_tiny_checkpoint() {
     );
 }
 
-/// `eval --stop-bias`: a negative value parses, the bias decides when the model stops, and an eval directory
-/// made with one bias is not resumed with another.
+/// `eval --stop-bias`: a negative value parses, the bias decides when the model stops, an eval directory made
+/// with one bias is not resumed with another, and a checkpoint's recorded bias is the default the flag overrides.
 #[test]
 fn eval_stop_bias_moves_stop_and_is_part_of_the_resume_check() {
     let dir = tempfile::tempdir().unwrap();
     let ckpt = dir.path().join("tiny");
     init_tiny(&ckpt, 3);
     let policy = format!("model:{}", p(&ckpt));
-    let eval = |bias: &str, out: &Path| {
-        vln_r1(&[
+    let eval = |bias: Option<&str>, out: &Path| {
+        let mut args = vec![
             "eval",
             "--policy",
             &policy,
@@ -129,11 +129,13 @@ fn eval_stop_bias_moves_stop_and_is_part_of_the_resume_check() {
             "3",
             "--device",
             "cpu",
-            "--stop-bias",
-            bias,
             "--out",
             p(out),
-        ])
+        ];
+        if let Some(b) = bias {
+            args.extend(["--stop-bias", b]);
+        }
+        vln_r1(&args)
     };
     let steps = |out: &Path| {
         let m: serde_json::Value =
@@ -142,22 +144,42 @@ fn eval_stop_bias_moves_stop_and_is_part_of_the_resume_check() {
         m["metrics"]["steps"].as_f64().unwrap()
     };
     let eager = dir.path().join("eager");
-    let table = ok(&eval("10000", &eager));
+    let table = ok(&eval(Some("10000"), &eager));
     assert!(table.contains("stop_bias=10000"), "{table}");
     assert_eq!(steps(&eager), 1.0, "STOP is the first action");
     let never = dir.path().join("never");
-    ok(&eval("-10000", &never));
+    ok(&eval(Some("-10000"), &never));
     assert_eq!(
         steps(&never),
         12.0,
         "never STOP: the step cap ends both episodes"
     );
-    let other = eval("-5", &never);
+    let other = eval(Some("-5"), &never);
     assert!(!other.status.success());
     assert!(
         String::from_utf8_lossy(&other.stderr).contains("cannot resume"),
         "{}",
         String::from_utf8_lossy(&other.stderr)
+    );
+
+    // The bias chosen for these weights, recorded with the settings they run with.
+    let settings = serde_json::json!({
+        "memory": "uniform:2", "num_actions": 3, "width": 56, "height": 56, "hfov_deg": 90.0,
+        "agent": {"height": 1.5, "radius": 0.1, "max_step": 0.2, "forward_step": 0.25,
+                  "turn_angle_deg": 15, "allow_sliding": true},
+        "execute": 3, "stop_bias": 10000.0
+    });
+    std::fs::write(ckpt.join("navigation.json"), settings.to_string()).unwrap();
+    let recorded = dir.path().join("recorded");
+    let table = ok(&eval(None, &recorded));
+    assert!(table.contains("stop_bias=10000"), "{table}");
+    assert_eq!(steps(&recorded), 1.0, "the recorded bias stops at once");
+    let overridden = dir.path().join("overridden");
+    ok(&eval(Some("-10000"), &overridden));
+    assert_eq!(
+        steps(&overridden),
+        12.0,
+        "the flag overrides the recorded bias"
     );
 }
 

@@ -44,6 +44,10 @@ pub struct NavigationSettings {
     /// `online.execute`); None: not trained closed-loop, so a run chooses (`eval --execute`, default 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub execute: Option<usize>,
+    /// The STOP logit adjustment chosen for these weights on val_seen (`eval --stop-bias`'s default; the flag
+    /// overrides it). A calibration of one set of weights: every training stage drops it (`retrained`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_bias: Option<f32>,
 }
 
 impl NavigationSettings {
@@ -78,10 +82,19 @@ impl NavigationSettings {
         match NavigationSettings::read(dir)? {
             Some(n) => NavigationSettings {
                 execute: Some(execute),
-                ..n
+                ..n.retrained()
             }
             .write(dir),
             None => Ok(()),
+        }
+    }
+
+    /// The settings for new weights trained from these: the observations and actions stay, the STOP
+    /// calibration of the old weights does not.
+    pub fn retrained(self) -> NavigationSettings {
+        NavigationSettings {
+            stop_bias: None,
+            ..self
         }
     }
 
@@ -95,6 +108,11 @@ impl NavigationSettings {
                     "execute must be in 1..={}, got {e}",
                     self.num_actions
                 ));
+            }
+        }
+        if let Some(b) = self.stop_bias {
+            if !b.is_finite() {
+                return Err(format!("stop_bias must be a finite number, got {b}"));
             }
         }
         if self.width == 0 || self.height == 0 {
@@ -127,15 +145,25 @@ mod tests {
             agent: AgentConfig::r2r(),
             stop_radius: Some(1.5),
             execute: None,
+            stop_bias: None,
         }
     }
 
     #[test]
-    fn execute_is_recorded_in_an_existing_file_only() {
+    fn execute_is_recorded_in_an_existing_file_only_and_drops_the_stop_bias() {
         let dir = tempfile::tempdir().unwrap();
         NavigationSettings::record_execute(dir.path(), 6).unwrap();
         assert_eq!(NavigationSettings::read(dir.path()).unwrap(), None);
-        settings().write(dir.path()).unwrap();
+        // Closed-loop training wrote new weights: the old weights' STOP calibration does not apply to them.
+        let calibrated = NavigationSettings {
+            stop_bias: Some(1.5),
+            ..settings()
+        };
+        calibrated.write(dir.path()).unwrap();
+        assert_eq!(
+            NavigationSettings::read(dir.path()).unwrap(),
+            Some(calibrated)
+        );
         NavigationSettings::record_execute(dir.path(), 6).unwrap();
         let read = NavigationSettings::read(dir.path()).unwrap().unwrap();
         assert_eq!(read.execute, Some(6));

@@ -118,7 +118,7 @@ fn closed_loop_run_trains_and_writes_rollouts() {
     let model = tmp.path().join("tiny");
     agent::init::init_checkpoint(agent::Preset::Tiny, 5, &model, None).unwrap();
     // A navigator's settings: every checkpoint of the run carries them, with the actions per decision it
-    // trained with.
+    // trained with, and without the STOP calibration of the weights it started from.
     let env = small_env();
     let settings = agent::NavigationSettings {
         memory: "uniform:2".parse().unwrap(),
@@ -129,6 +129,7 @@ fn closed_loop_run_trains_and_writes_rollouts() {
         agent: env::body::AgentConfig::r2r(),
         stop_radius: None,
         execute: None,
+        stop_bias: Some(0.5),
     };
     settings.write(&model).unwrap();
     for reward in [OnlineReward::ExpertTdr, OnlineReward::Progress] {
@@ -188,6 +189,7 @@ fn closed_loop_run_trains_and_writes_rollouts() {
             let recorded = agent::NavigationSettings::read(&out.join(dir)).unwrap();
             let want = agent::NavigationSettings {
                 execute: Some(2),
+                stop_bias: None,
                 ..settings
             };
             assert_eq!(recorded, Some(want), "{dir}");

@@ -32,17 +32,18 @@ pub const PROCESSOR_FILES: [&str; 5] = [
 /// `source` (the checkpoint training started from). Each file is written atomically.
 pub fn save_model(model: &Qwen2VL, source: &Path, dir: &Path) -> Result<()> {
     model.save(dir)?;
-    // The navigation settings travel with the weights: a model trained from a navigator is run like it.
-    for name in PROCESSOR_FILES
-        .into_iter()
-        .chain([agent::navigation::NAVIGATION_FILE])
-    {
+    for name in PROCESSOR_FILES {
         let from = source.join(name);
         if !from.exists() {
             continue;
         }
         let bytes = std::fs::read(&from).map_err(|e| SftError::io(&from, e))?;
         agent::checkpoint::write_atomic(&dir.join(name), &bytes)?;
+    }
+    // The navigation settings travel with the weights (a model trained from a navigator is run like it), but
+    // not the old weights' STOP calibration.
+    if let Some(n) = agent::NavigationSettings::read(source)? {
+        n.retrained().write(dir)?;
     }
     Ok(())
 }

@@ -505,6 +505,7 @@ fn navigation_settings(data: &Path) -> Result<Option<NavigationSettings>> {
             agent,
             stop_radius: config.stop_radius,
             execute: None,
+            stop_bias: None,
         }),
     )
 }

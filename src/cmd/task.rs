@@ -73,9 +73,10 @@ pub struct TaskArgs {
     pub decoding: agent::Decoding,
     /// model:DIR only, constrained decoding: added to the logit of STOP's option letter (logit adjustment for
     /// how rare STOP is in the training labels; > 0 stops sooner). Choose it on val_seen, not on the split
-    /// you report.
-    #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
-    pub stop_bias: f32,
+    /// you report. Default: the checkpoint's navigation.json `stop_bias` (the value chosen for those
+    /// weights), else 0; the flag overrides it (it is a decoding choice, not a training setting).
+    #[arg(long, allow_hyphen_values = true)]
+    pub stop_bias: Option<f32>,
     /// model:DIR only: auto (CUDA if available), cpu, cuda, cuda:N.
     #[arg(long, default_value = "auto")]
     pub device: agent::DeviceChoice,
@@ -120,6 +121,8 @@ pub struct RunSettings {
     pub memory: episodes::MemorySampler,
     pub future: usize,
     pub execute: usize,
+    /// STOP logit adjustment: the flag, else the checkpoint's, else 0.
+    pub stop_bias: f32,
     pub agent: AgentKind,
     pub camera: Camera,
 }
@@ -165,6 +168,10 @@ impl RunSettings {
                 &from("execute"),
             )?
             .unwrap_or(1),
+            stop_bias: args
+                .stop_bias
+                .or(c.and_then(|n| n.stop_bias))
+                .unwrap_or(0.0),
             agent: pick("--agent", args.agent, agent, &from("agent"))?.unwrap_or(AgentKind::R2r),
             camera: Camera::resolve([args.width, args.height], args.hfov, c, &from)?,
         })
@@ -314,7 +321,7 @@ pub fn build_policy(task: &Task, args: &TaskArgs) -> anyhow::Result<Box<dyn Poli
                 num_actions: task.settings.future,
                 execute: task.settings.execute,
                 decoding: args.decoding,
-                stop_bias: args.stop_bias,
+                stop_bias: task.settings.stop_bias,
                 ..agent::VlmPolicyConfig::default()
             };
             let policy = agent::VlmPolicy::load(Path::new(dir), device, None, config)
