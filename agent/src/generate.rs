@@ -10,7 +10,7 @@ use crate::constrain::{AnswerConstraint, AnswerState};
 use crate::error::{AgentError, Result};
 use crate::model::Qwen2VL;
 use crate::processor::Batch;
-use crate::text::KvCache;
+use crate::text::{KvCache, PrefixKv};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct GenerationConfig {
@@ -239,6 +239,9 @@ pub struct GenerateOptions<'a> {
     /// (`prompt_seeds` and one completion per prompt): rows sharing a stream draw in step order, which
     /// rows that run ahead would change.
     pub jump_forward: bool,
+    /// One cached prefix per prompt row (see [`Qwen2VL::prefix_kv`]): the prefill runs only the tokens after
+    /// it. Same tokens; log-probs equal up to float rounding.
+    pub prefixes: Option<&'a [&'a PrefixKv]>,
 }
 
 impl Default for GenerateOptions<'_> {
@@ -249,6 +252,7 @@ impl Default for GenerateOptions<'_> {
             completions_per_prompt: 1,
             prompt_seeds: None,
             jump_forward: true,
+            prefixes: None,
         }
     }
 }
@@ -349,8 +353,12 @@ pub fn generate_with(
     let device = model.device();
     let mut cache = model.new_cache();
     let _guard = tch::no_grad_guard();
-    let prompt_logits =
-        rows_to_host(&model.prefill_with(batch, &mut cache, opts.image_features)?);
+    let prompt_logits = rows_to_host(&match opts.prefixes {
+        Some(prefixes) => {
+            model.prefill_after_prefixes(batch, prefixes, &mut cache, opts.image_features)?
+        }
+        None => model.prefill_with(batch, &mut cache, opts.image_features)?,
+    });
     if g > 1 {
         let repeat: Vec<i64> = (0..total as i64).map(|r| r / g as i64).collect();
         cache.select_rows(&Tensor::from_slice(&repeat).to_device(device));

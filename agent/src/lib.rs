@@ -17,6 +17,7 @@ pub mod model;
 pub mod navigation;
 pub mod pipeline;
 pub mod policy;
+pub mod prefix;
 pub mod processor;
 pub mod resample;
 pub mod rope;
@@ -39,7 +40,7 @@ pub use navigation::NavigationSettings;
 pub use pipeline::{GeneratedText, Pipeline};
 pub use policy::{Decoding, PolicyStats, VlmPolicy, VlmPolicyConfig};
 pub use processor::{Batch, ImageInput, Processor, Prompt};
-pub use text::KvCache;
+pub use text::{KvCache, PrefixKv};
 pub use tokenizer::{Qwen2VLTokenizer, SpecialTokens};
 
 /// Reports which compute devices libtorch can use, as one line (used by `vln-r1 model devices` and the

@@ -21,7 +21,7 @@ pub struct Qwen2VL {
     /// All parameters, named as in a Hugging Face checkpoint (`model.layers.0.self_attn.q_proj.weight`, …).
     pub vs: VarStore,
     vision: VisionTower,
-    text: TextModel,
+    pub(crate) text: TextModel,
     /// `None` when the LM head is tied to the input embeddings.
     lm_head: Option<Tensor>,
 }
@@ -92,7 +92,7 @@ impl Qwen2VL {
         self.vs.variables().values().map(|t| t.numel() as i64).sum()
     }
 
-    fn lm_weight(&self) -> &Tensor {
+    pub(crate) fn lm_weight(&self) -> &Tensor {
         self.lm_head.as_ref().unwrap_or(&self.text.embed_tokens)
     }
 

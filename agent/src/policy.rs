@@ -36,6 +36,7 @@ use crate::generate::{GenerateOptions, GenerationConfig};
 use crate::image_processor::PatchGrid;
 use crate::pipeline::Pipeline;
 use crate::processor::{ImageInput, Prompt};
+use crate::text::PrefixKv;
 
 /// How answers are decoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -90,6 +91,9 @@ pub struct VlmPolicyConfig {
     pub reuse_vision: bool,
     /// Jump-forward through the answer's forced tokens (see [`crate::GenerateOptions::jump_forward`]).
     pub jump_forward: bool,
+    /// The prompt's text before the first frame (system turn, instruction) runs through the model once per
+    /// episode; each decision's prefill reuses its keys and values (see [`crate::prefix`]).
+    pub prefix_cache: bool,
 }
 
 impl Default for VlmPolicyConfig {
@@ -107,6 +111,7 @@ impl Default for VlmPolicyConfig {
             stop_bias: 0.0,
             reuse_vision: true,
             jump_forward: true,
+            prefix_cache: true,
         }
     }
 }
@@ -140,6 +145,8 @@ struct Slot {
     frames: Vec<Arc<RgbImage>>,
     /// Vision-tower output of `frames[i]` once it was first shown (with `reuse_vision`).
     encoded: Vec<Option<EncodedFrame>>,
+    /// Keys and values of the episode's prompt prefix (with `prefix_cache`).
+    prefix: Option<PrefixKv>,
     queue: VecDeque<Action>,
 }
 
@@ -378,6 +385,9 @@ impl VlmPolicy {
         } else {
             ImageInput::Pixels
         };
+        if self.config.prefix_cache {
+            self.update_prefixes(slots, &prompts)?;
+        }
         let batch = self.pipeline.collate_for(&prompts, images)?;
         let mut gen = self.config.generation.clone();
         gen.seed = gen.seed.wrapping_add(self.calls);
@@ -388,10 +398,16 @@ impl VlmPolicy {
         };
         let constraints: Vec<&AnswerConstraint> =
             which.iter().map(|&i| &self.constraints[i].1).collect();
+        let prefixes: Vec<&PrefixKv> = slots
+            .iter()
+            .filter_map(|&s| self.slots[s].as_ref().and_then(|x| x.prefix.as_ref()))
+            .collect();
         let opts = GenerateOptions {
             constraints: &constraints,
             image_features: features.as_ref(),
             jump_forward: self.config.jump_forward,
+            prefixes: (self.config.prefix_cache && prefixes.len() == slots.len())
+                .then_some(prefixes.as_slice()),
             ..GenerateOptions::default()
         };
         let outputs = tch::no_grad(|| self.pipeline.generate_batch_with(&batch, &gen, &opts))?;
@@ -412,6 +428,41 @@ impl VlmPolicy {
                 self.last_error = Some(format!("{}: {:?}", err.0, out.text));
             }
             self.slots[s].as_mut().expect("reset").queue = queue;
+        }
+        Ok(())
+    }
+
+    /// Makes each slot's cached prefix the tokens of its prompt before the first frame, computing those
+    /// that are missing or stale (a new episode) in one batch.
+    fn update_prefixes(&mut self, slots: &[usize], prompts: &[Prompt]) -> Result<()> {
+        let vision_start = self.pipeline.model.config.vision_start_token_id;
+        let mut missing = Vec::new();
+        let mut rows = Vec::new();
+        for (&s, prompt) in slots.iter().zip(prompts) {
+            let cut = prompt
+                .input_ids
+                .iter()
+                .position(|&t| t == vision_start)
+                .unwrap_or(prompt.input_ids.len() - 1);
+            let head = &prompt.input_ids[..cut];
+            let slot = self.slots[s].as_mut().expect("reset");
+            if head.is_empty() {
+                // Nothing before the first frame: this decision prefills in full.
+                slot.prefix = None;
+                continue;
+            }
+            if slot.prefix.as_ref().is_some_and(|p| p.tokens == head) {
+                continue;
+            }
+            missing.push(s);
+            rows.push(head.to_vec());
+        }
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let computed = self.pipeline.model.prefix_kv(&rows)?;
+        for (s, prefix) in missing.into_iter().zip(computed) {
+            self.slots[s].as_mut().expect("reset").prefix = Some(prefix);
         }
         Ok(())
     }
@@ -482,6 +533,7 @@ impl Policy for VlmPolicy {
             prompt,
             frames: Vec::new(),
             encoded: Vec::new(),
+            prefix: None,
             queue: VecDeque::new(),
         });
         Ok(())

@@ -265,3 +265,97 @@ fn completions_scored_on_one_prompt_pass_equal_joined_sequences() {
         .iter()
         .any(|v| v.grad().defined() && v.grad().abs().sum(Kind::Float).double_value(&[]) > 0.0));
 }
+
+/// Prompts whose text before the first frame differs in length (two instructions), with 1 and 3 history
+/// frames: the cached prefixes are padded differently from the rest of the prompt.
+fn prompts_with_two_instructions(p: &Pipeline) -> Vec<Prompt> {
+    [
+        (1u32, "Stop."),
+        (3, "Walk past the couch, turn left and stop at the fridge."),
+    ]
+    .iter()
+    .map(|&(h, instruction)| {
+        let chat = navigation_chat(
+            &PromptConfig::R2R,
+            instruction,
+            (0..h).map(frame).collect(),
+            frame(h + 5),
+        )
+        .unwrap();
+        p.processor.process_chat(&chat, true).unwrap()
+    })
+    .collect()
+}
+
+#[test]
+fn a_cached_prompt_prefix_gives_the_numbers_of_a_full_prefill() {
+    let p = tiny("prefix");
+    let prompts = prompts_with_two_instructions(&p);
+    let start = p.model.config.vision_start_token_id;
+    let heads: Vec<Vec<i64>> = prompts
+        .iter()
+        .map(|pr| {
+            let cut = pr.input_ids.iter().position(|&t| t == start).unwrap();
+            pr.input_ids[..cut].to_vec()
+        })
+        .collect();
+    assert_ne!(heads[0].len(), heads[1].len());
+    let cached = p.model.prefix_kv(&heads).unwrap();
+    let prefixes: Vec<&agent::PrefixKv> = cached.iter().collect();
+    let batch = p.collate(&prompts).unwrap();
+    {
+        let _guard = tch::no_grad_guard();
+        let full = p.model.prefill(&batch, &mut p.model.new_cache()).unwrap();
+        let mut cache = p.model.new_cache();
+        let reused = p
+            .model
+            .prefill_after_prefixes(&batch, &prefixes, &mut cache, None)
+            .unwrap();
+        let diff = (&full - &reused).abs().max().double_value(&[]);
+        assert!(diff < 1e-4, "max logit difference {diff}");
+    }
+    // Decoding on top of it: constrained greedy, then sampled with two completions per prompt.
+    let c = p.answer_constraint(&PromptConfig::R2R).unwrap();
+    let constraints = [&c, &c];
+    let seeds = [5u64, 6];
+    for (do_sample, g) in [(false, 1), (true, 2)] {
+        let cfg = GenerationConfig {
+            max_new_tokens: 80,
+            do_sample,
+            temperature: 1.5,
+            stop_token_ids: p.stop_token_ids.clone(),
+            ..GenerationConfig::default()
+        };
+        let run = |prefixes| {
+            generate_with(
+                &p.model,
+                &batch,
+                &cfg,
+                &GenerateOptions {
+                    constraints: &constraints,
+                    completions_per_prompt: g,
+                    prompt_seeds: Some(&seeds),
+                    jump_forward: g == 1,
+                    prefixes,
+                    ..GenerateOptions::default()
+                },
+            )
+            .unwrap()
+        };
+        let (full, reused) = (run(None), run(Some(&prefixes[..])));
+        assert_same(
+            &reused,
+            &full,
+            &format!("prefix cache, sampling {do_sample}"),
+        );
+        assert!(full.iter().all(|g| g.token_ids.len() > 6));
+    }
+    // A prefix that the prompt does not start with is refused, naming the row.
+    let swapped = [prefixes[1], prefixes[0]];
+    let err = p
+        .model
+        .prefill_after_prefixes(&batch, &swapped, &mut p.model.new_cache(), None)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("row 0"), "{err}");
+}

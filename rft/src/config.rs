@@ -56,6 +56,9 @@ pub struct RftConfig {
     /// Weight of the SFT term (answer-token cross-entropy on each group's expert target, the buffer's DAgger
     /// labels) added to the GRPO loss; 0 trains GRPO alone.
     pub sft_coef: f64,
+    /// Weight of the GRPO term; 0 with `sft_coef` > 0 trains the SFT term alone (online: DAgger on the
+    /// policy's own states, the groups still sampled and stored for a later GRPO stage).
+    pub pg_coef: f64,
     pub online: OnlineConfig,
 }
 
@@ -156,6 +159,7 @@ impl Default for RftConfig {
             save_total_limit: 2,
             seed: 0,
             sft_coef: 0.0,
+            pg_coef: 1.0,
             online: OnlineConfig::default(),
         }
     }
@@ -211,11 +215,18 @@ impl RftConfig {
             ("weight_decay", self.weight_decay),
             ("max_grad_norm", self.max_grad_norm),
             ("sft_coef", self.sft_coef),
+            ("pg_coef", self.pg_coef),
             ("online.stop_cost", f64::from(self.online.stop_cost)),
         ] {
             if !(v >= 0.0 && v.is_finite()) {
                 return bad(field, format!("must be a finite value >= 0, got {v}"));
             }
+        }
+        if self.pg_coef == 0.0 && self.sft_coef == 0.0 {
+            return bad(
+                "pg_coef",
+                "is 0 and so is sft_coef: nothing would be trained".into(),
+            );
         }
         if self.epsilon >= 1.0 {
             return bad("epsilon", format!("must be below 1, got {}", self.epsilon));
@@ -317,6 +328,10 @@ mod tests {
         std::fs::write(&path, r#"{"sft_coef": -1}"#).unwrap();
         let err = RftConfig::from_file(&path).unwrap_err().to_string();
         assert!(err.contains("sft_coef"), "{err}");
+        // Both terms off would train nothing: refused, naming the field.
+        std::fs::write(&path, r#"{"pg_coef": 0, "sft_coef": 0}"#).unwrap();
+        let err = RftConfig::from_file(&path).unwrap_err().to_string();
+        assert!(err.contains("pg_coef") && err.contains("nothing"), "{err}");
         std::fs::write(&path, r#"{"online": {"weights": {"outcom": 1}}}"#).unwrap();
         let err = RftConfig::from_file(&path).unwrap_err().to_string();
         assert!(err.contains("outcom"), "{err}");

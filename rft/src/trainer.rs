@@ -278,8 +278,11 @@ impl GrpoTrainer {
             .iter()
             .map(|&(gi, ci)| groups[gi].completions()[ci].token_ids.len())
             .sum();
-        // Without a KL term a zero-advantage completion's loss is exactly 0 (ρ·0), so is its gradient.
-        let forwarded: Vec<(usize, usize)> = if self.shared_work && self.reference.is_none() {
+        // Without a KL term a zero-advantage completion's loss is exactly 0 (ρ·0), so is its gradient; with
+        // `pg_coef` 0 every completion's is.
+        let forwarded: Vec<(usize, usize)> = if self.config.pg_coef == 0.0 {
+            Vec::new()
+        } else if self.shared_work && self.reference.is_none() {
             pairs
                 .iter()
                 .copied()
@@ -318,7 +321,7 @@ impl GrpoTrainer {
                     self.config.loss_type,
                     pairs.len(),
                     total_tokens as f64,
-                );
+                ) * self.config.pg_coef;
                 loss.backward();
                 it_loss += loss.double_value(&[]);
                 it_kl += (&tl.kl * &inputs.mask).sum(Kind::Float).double_value(&[]);

@@ -276,3 +276,43 @@ fn the_rollout_buffer_trains_both_sft_and_grpo() {
     assert_eq!(logs.len(), 1);
     assert!(logs[0].rewards.contains_key("tdr"), "{:?}", logs[0].rewards);
 }
+
+#[test]
+fn pg_coef_zero_trains_the_sft_term_alone() {
+    let (library, dataset) = world();
+    let tmp = tempfile::tempdir().unwrap();
+    let model = tmp.path().join("tiny");
+    agent::init::init_checkpoint(agent::Preset::Tiny, 5, &model, None).unwrap();
+    let mut config = RftConfig {
+        num_generations: 2,
+        prompts_per_step: 2,
+        micro_batch_size: 4,
+        max_completion_length: 4,
+        learning_rate: 1e-3,
+        max_steps: 1,
+        sft_coef: 1.0,
+        pg_coef: 0.0,
+        ..RftConfig::default()
+    };
+    config.online.num_envs = 2;
+    config.online.memory = "uniform:2".into();
+    let out = tmp.path().join("dagger");
+    let run = OnlineRun {
+        library,
+        dataset,
+        env: small_env(),
+        model: model.clone(),
+        out: out.clone(),
+        config,
+        device: Device::Cpu,
+        kind: Kind::Float,
+    };
+    let logs = run_online(&run, |_| {}).unwrap();
+    // No GRPO loss, yet the weights moved (the SFT term's gradient) and the groups were still stored.
+    assert_eq!(logs[0].loss, 0.0, "{:?}", logs[0]);
+    assert!(logs[0].sft_loss > 1.0, "{:?}", logs[0]);
+    let before = std::fs::read(model.join("model.safetensors")).unwrap();
+    let after = std::fs::read(out.join("final/model.safetensors")).unwrap();
+    assert_ne!(before, after);
+    assert!(out.join("rollouts/manifest.json").is_file());
+}

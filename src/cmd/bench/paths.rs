@@ -74,6 +74,7 @@ pub fn eval(b: EvalBench) -> anyhow::Result<()> {
             stop_bias: -1e4,
             reuse_vision: new,
             jump_forward: new,
+            prefix_cache: new,
             ..VlmPolicyConfig::default()
         };
         let mut policy = VlmPolicy::load(&ckpt, Device::Cpu, None, policy_config)?;
@@ -104,7 +105,7 @@ pub fn eval(b: EvalBench) -> anyhow::Result<()> {
     }
     for (k, name) in [
         "old path (frames re-encoded, one decode step per token)",
-        "new path (frame features reused, jump-forward)",
+        "new path (frame features reused, jump-forward, prompt prefix cached)",
     ]
     .iter()
     .enumerate()
