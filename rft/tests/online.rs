@@ -197,11 +197,9 @@ fn closed_loop_run_trains_and_writes_rollouts() {
     }
 }
 
-#[test]
-fn the_rollout_buffer_trains_both_sft_and_grpo() {
-    let (library, dataset) = world();
-    let tmp = tempfile::tempdir().unwrap();
-    let model = tmp.path().join("tiny");
+/// A random `tiny` checkpoint under `dir` and a one-round closed-loop config with the SFT term on.
+fn one_sft_round(dir: &std::path::Path) -> (std::path::PathBuf, RftConfig) {
+    let model = dir.join("tiny");
     agent::init::init_checkpoint(agent::Preset::Tiny, 5, &model, None).unwrap();
     let mut config = RftConfig {
         num_generations: 2,
@@ -215,6 +213,14 @@ fn the_rollout_buffer_trains_both_sft_and_grpo() {
     };
     config.online.num_envs = 2;
     config.online.memory = "uniform:2".into();
+    (model, config)
+}
+
+#[test]
+fn the_rollout_buffer_trains_both_sft_and_grpo() {
+    let (library, dataset) = world();
+    let tmp = tempfile::tempdir().unwrap();
+    let (model, mut config) = one_sft_round(tmp.path());
     config.online.weights.outcome = 1.0;
     let out = tmp.path().join("online");
     let run = OnlineRun {
@@ -281,21 +287,8 @@ fn the_rollout_buffer_trains_both_sft_and_grpo() {
 fn pg_coef_zero_trains_the_sft_term_alone() {
     let (library, dataset) = world();
     let tmp = tempfile::tempdir().unwrap();
-    let model = tmp.path().join("tiny");
-    agent::init::init_checkpoint(agent::Preset::Tiny, 5, &model, None).unwrap();
-    let mut config = RftConfig {
-        num_generations: 2,
-        prompts_per_step: 2,
-        micro_batch_size: 4,
-        max_completion_length: 4,
-        learning_rate: 1e-3,
-        max_steps: 1,
-        sft_coef: 1.0,
-        pg_coef: 0.0,
-        ..RftConfig::default()
-    };
-    config.online.num_envs = 2;
-    config.online.memory = "uniform:2".into();
+    let (model, mut config) = one_sft_round(tmp.path());
+    config.pg_coef = 0.0;
     let out = tmp.path().join("dagger");
     let run = OnlineRun {
         library,
