@@ -443,7 +443,7 @@ impl VlmPolicy {
                 .input_ids
                 .iter()
                 .position(|&t| t == vision_start)
-                .unwrap_or(prompt.input_ids.len() - 1);
+                .unwrap_or(prompt.input_ids.len().saturating_sub(1));
             let head = &prompt.input_ids[..cut];
             let slot = self.slots[s].as_mut().expect("reset");
             if head.is_empty() {

@@ -8,7 +8,7 @@ use tch::{Kind, Tensor};
 
 use crate::error::{AgentError, Result};
 use crate::model::Qwen2VL;
-use crate::processor::Batch;
+use crate::processor::{Batch, Prompt};
 use crate::text::{KvCache, PrefixKv};
 
 /// Cache positions kept free after a prefill for the tokens decoding appends.
@@ -20,35 +20,24 @@ impl Qwen2VL {
         if rows.iter().any(Vec::is_empty) {
             return Err(AgentError::Input("an empty prompt prefix".into()));
         }
-        let device = self.device();
-        let (b, p) = (
-            rows.len() as i64,
-            rows.iter().map(Vec::len).max().unwrap_or(0),
-        );
-        let mut ids = vec![0i64; rows.len() * p];
-        let mut mask = vec![0i64; rows.len() * p];
-        // Padding sits at position 1, as transformers places it; it is never attended to.
-        let mut pos = vec![1i64; rows.len() * p];
-        for (r, row) in rows.iter().enumerate() {
-            let pad = p - row.len();
-            for (j, &t) in row.iter().enumerate() {
-                ids[r * p + pad + j] = t;
-                mask[r * p + pad + j] = 1;
-                pos[r * p + pad + j] = j as i64;
-            }
-        }
-        let shape = [b, p as i64];
-        let ids = Tensor::from_slice(&ids).view(shape).to_device(device);
-        let mask = Tensor::from_slice(&mask).view(shape).to_device(device);
-        let pos = Tensor::from_slice(&pos)
-            .view([1, b, p as i64])
-            .expand([3, b, p as i64], false)
-            .to_device(device);
+        let prompts: Vec<Prompt> = rows
+            .iter()
+            .map(|row| Prompt {
+                input_ids: row.clone(),
+                images: Vec::new(),
+                videos: Vec::new(),
+            })
+            .collect();
+        // The pad id is never read: padding is masked out of attention and not kept in the prefixes.
+        let batch = Batch::collate(&prompts, &self.config, 0, self.device())?;
         let mut cache = self.new_cache();
         let _guard = tch::no_grad_guard();
-        let _hidden = self
-            .text
-            .forward(&self.text.embed(&ids), &pos, &mask, Some(&mut cache));
+        let _hidden = self.text.forward(
+            &self.text.embed(&batch.input_ids),
+            &batch.position_ids,
+            &batch.attention_mask,
+            Some(&mut cache),
+        );
         Ok(rows
             .iter()
             .enumerate()

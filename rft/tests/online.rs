@@ -3,6 +3,7 @@
 //! STOP at the goal above walking on above a STOP far from it; a short closed-loop GRPO run with a tiny random
 //! checkpoint trains and writes its rollouts, and those rollouts train both SFT and GRPO (the one buffer).
 
+use std::path::Path;
 use std::sync::Arc;
 
 use env::nav::Expert;
@@ -149,16 +150,7 @@ fn closed_loop_run_trains_and_writes_rollouts() {
         config.online.memory = "uniform:2".into();
         config.online.execute = 2;
         let out = tmp.path().join(format!("{reward:?}"));
-        let run = OnlineRun {
-            library: library.clone(),
-            dataset: dataset.clone(),
-            env: small_env(),
-            model: model.clone(),
-            out: out.clone(),
-            config,
-            device: Device::Cpu,
-            kind: Kind::Float,
-        };
+        let run = cpu_run(&library, &dataset, &model, &out, config);
         let logs = run_online(&run, |_| {}).unwrap();
         assert_eq!(logs.len(), 2);
         // episode_success appears only in rounds where an episode ended.
@@ -197,8 +189,28 @@ fn closed_loop_run_trains_and_writes_rollouts() {
     }
 }
 
+/// A closed-loop run of `model` on CPU in f32 over `small_env`, writing to `out`.
+fn cpu_run(
+    library: &Arc<SceneLibrary>,
+    dataset: &Arc<TaskDataset>,
+    model: &Path,
+    out: &Path,
+    config: RftConfig,
+) -> OnlineRun {
+    OnlineRun {
+        library: library.clone(),
+        dataset: dataset.clone(),
+        env: small_env(),
+        model: model.to_owned(),
+        out: out.to_owned(),
+        config,
+        device: Device::Cpu,
+        kind: Kind::Float,
+    }
+}
+
 /// A random `tiny` checkpoint under `dir` and a one-round closed-loop config with the SFT term on.
-fn one_sft_round(dir: &std::path::Path) -> (std::path::PathBuf, RftConfig) {
+fn one_sft_round(dir: &Path) -> (std::path::PathBuf, RftConfig) {
     let model = dir.join("tiny");
     agent::init::init_checkpoint(agent::Preset::Tiny, 5, &model, None).unwrap();
     let mut config = RftConfig {
@@ -223,16 +235,7 @@ fn the_rollout_buffer_trains_both_sft_and_grpo() {
     let (model, mut config) = one_sft_round(tmp.path());
     config.online.weights.outcome = 1.0;
     let out = tmp.path().join("online");
-    let run = OnlineRun {
-        library,
-        dataset,
-        env: small_env(),
-        model: model.clone(),
-        out: out.clone(),
-        config: config.clone(),
-        device: Device::Cpu,
-        kind: Kind::Float,
-    };
+    let run = cpu_run(&library, &dataset, &model, &out, config.clone());
     let logs = run_online(&run, |_| {}).unwrap();
     // The SFT term ran on the groups' expert targets: a random model's NLL is near ln(vocab) per token.
     assert!(
@@ -290,16 +293,7 @@ fn pg_coef_zero_trains_the_sft_term_alone() {
     let (model, mut config) = one_sft_round(tmp.path());
     config.pg_coef = 0.0;
     let out = tmp.path().join("dagger");
-    let run = OnlineRun {
-        library,
-        dataset,
-        env: small_env(),
-        model: model.clone(),
-        out: out.clone(),
-        config,
-        device: Device::Cpu,
-        kind: Kind::Float,
-    };
+    let run = cpu_run(&library, &dataset, &model, &out, config);
     let logs = run_online(&run, |_| {}).unwrap();
     // No GRPO loss, yet the weights moved (the SFT term's gradient) and the groups were still stored.
     assert_eq!(logs[0].loss, 0.0, "{:?}", logs[0]);
