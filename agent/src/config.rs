@@ -214,100 +214,8 @@ impl Qwen2VLConfig {
             scopes: vec![("vision_config.", vision_map)],
         };
 
-        let act = text.string("hidden_act")?.unwrap_or_else(|| "silu".into());
-        if act != "silu" {
-            return Err(AgentError::config(
-                path,
-                "hidden_act",
-                format!("only \"silu\" is supported, got {act:?}"),
-            ));
-        }
-        if text.boolean("use_sliding_window", false)? {
-            return Err(AgentError::config(
-                path,
-                "use_sliding_window",
-                "sliding-window attention is not supported",
-            ));
-        }
-        let (rope_theta, mrope_section) = rope(path, &text)?;
-
-        let hidden_size = text.positive("hidden_size", 8192)?;
-        let num_attention_heads = text.positive("num_attention_heads", 64)?;
-        let num_key_value_heads = text.positive("num_key_value_heads", num_attention_heads)?;
-        let text_cfg = TextConfig {
-            vocab_size: text.positive("vocab_size", 152064)?,
-            hidden_size,
-            intermediate_size: text.positive("intermediate_size", 29568)?,
-            num_hidden_layers: text.positive("num_hidden_layers", 80)?,
-            num_attention_heads,
-            num_key_value_heads,
-            rms_norm_eps: text.float("rms_norm_eps", 1e-5)?,
-            rope_theta,
-            mrope_section,
-            max_position_embeddings: text.positive("max_position_embeddings", 32768)?,
-            tie_word_embeddings: text.boolean("tie_word_embeddings", false)?,
-            initializer_range: text.float("initializer_range", 0.02)?,
-        };
-        if hidden_size % num_attention_heads != 0 {
-            return Err(AgentError::config(
-                path,
-                "num_attention_heads",
-                format!("{num_attention_heads} does not divide hidden_size {hidden_size}"),
-            ));
-        }
-        if num_attention_heads % num_key_value_heads != 0 {
-            return Err(AgentError::config(path, "num_key_value_heads", format!("{num_key_value_heads} does not divide num_attention_heads {num_attention_heads}")));
-        }
-        if mrope_section.iter().sum::<i64>() * 2 != text_cfg.head_dim() {
-            return Err(AgentError::config(
-                path,
-                "rope_scaling.mrope_section",
-                format!(
-                    "{mrope_section:?} must sum to head_dim/2 = {}",
-                    text_cfg.head_dim() / 2
-                ),
-            ));
-        }
-
-        let vact = vision
-            .string("hidden_act")?
-            .unwrap_or_else(|| "quick_gelu".into());
-        if vact != "quick_gelu" {
-            return Err(AgentError::config(
-                path,
-                "vision_config.hidden_act",
-                format!("only \"quick_gelu\" is supported, got {vact:?}"),
-            ));
-        }
-        let vision_cfg = VisionConfig {
-            depth: vision.positive("depth", 32)?,
-            embed_dim: vision.positive("embed_dim", 1280)?,
-            hidden_size: vision.positive("hidden_size", 3584)?,
-            num_heads: vision.positive("num_heads", 16)?,
-            mlp_ratio: vision.float("mlp_ratio", 4.0)?,
-            in_channels: vision.positive("in_channels", 3)?,
-            patch_size: vision.positive("patch_size", 14)?,
-            spatial_merge_size: vision.positive("spatial_merge_size", 2)?,
-            temporal_patch_size: vision.positive("temporal_patch_size", 2)?,
-            initializer_range: vision.float("initializer_range", 0.02)?,
-        };
-        if vision_cfg.embed_dim % vision_cfg.num_heads != 0 || vision_cfg.head_dim() % 4 != 0 {
-            return Err(AgentError::config(
-                path,
-                "vision_config.num_heads",
-                "embed_dim/num_heads must be a multiple of 4 (2-D rotary)",
-            ));
-        }
-        if vision_cfg.hidden_size != hidden_size {
-            return Err(AgentError::config(
-                path,
-                "vision_config.hidden_size",
-                format!(
-                    "merger output {} must equal the LLM hidden_size {hidden_size}",
-                    vision_cfg.hidden_size
-                ),
-            ));
-        }
+        let text_cfg = text_config(&text)?;
+        let vision_cfg = vision_config(&vision, text_cfg.hidden_size)?;
 
         let cfg = Qwen2VLConfig {
             text: text_cfg,
@@ -323,23 +231,7 @@ impl Qwen2VLConfig {
                 None => text.string("dtype")?,
             },
         };
-        for (field, id) in [
-            ("image_token_id", cfg.image_token_id),
-            ("video_token_id", cfg.video_token_id),
-            ("vision_start_token_id", cfg.vision_start_token_id),
-            ("vision_end_token_id", cfg.vision_end_token_id),
-        ] {
-            if id < 0 || id >= cfg.text.vocab_size {
-                return Err(AgentError::config(
-                    path,
-                    field,
-                    format!(
-                        "{id} is outside the vocabulary (vocab_size {})",
-                        cfg.text.vocab_size
-                    ),
-                ));
-            }
-        }
+        check_token_ids(path, &cfg)?;
         Ok(cfg)
     }
 
@@ -417,6 +309,139 @@ fn whole_as_integer(x: f64) -> Value {
     } else {
         json!(x)
     }
+}
+
+/// The LLM's fields (`text_config`, or the legacy flat layout), checked.
+fn text_config(text: &Fields) -> Result<TextConfig> {
+    let path = text.path;
+    let act = text.string("hidden_act")?.unwrap_or_else(|| "silu".into());
+    if act != "silu" {
+        return Err(AgentError::config(
+            path,
+            "hidden_act",
+            format!("only \"silu\" is supported, got {act:?}"),
+        ));
+    }
+    if text.boolean("use_sliding_window", false)? {
+        return Err(AgentError::config(
+            path,
+            "use_sliding_window",
+            "sliding-window attention is not supported",
+        ));
+    }
+    let (rope_theta, mrope_section) = rope(path, text)?;
+
+    let hidden_size = text.positive("hidden_size", 8192)?;
+    let num_attention_heads = text.positive("num_attention_heads", 64)?;
+    let num_key_value_heads = text.positive("num_key_value_heads", num_attention_heads)?;
+    let cfg = TextConfig {
+        vocab_size: text.positive("vocab_size", 152064)?,
+        hidden_size,
+        intermediate_size: text.positive("intermediate_size", 29568)?,
+        num_hidden_layers: text.positive("num_hidden_layers", 80)?,
+        num_attention_heads,
+        num_key_value_heads,
+        rms_norm_eps: text.float("rms_norm_eps", 1e-5)?,
+        rope_theta,
+        mrope_section,
+        max_position_embeddings: text.positive("max_position_embeddings", 32768)?,
+        tie_word_embeddings: text.boolean("tie_word_embeddings", false)?,
+        initializer_range: text.float("initializer_range", 0.02)?,
+    };
+    if hidden_size % num_attention_heads != 0 {
+        return Err(AgentError::config(
+            path,
+            "num_attention_heads",
+            format!("{num_attention_heads} does not divide hidden_size {hidden_size}"),
+        ));
+    }
+    if num_attention_heads % num_key_value_heads != 0 {
+        return Err(AgentError::config(
+            path,
+            "num_key_value_heads",
+            format!(
+                "{num_key_value_heads} does not divide num_attention_heads {num_attention_heads}"
+            ),
+        ));
+    }
+    if mrope_section.iter().sum::<i64>() * 2 != cfg.head_dim() {
+        return Err(AgentError::config(
+            path,
+            "rope_scaling.mrope_section",
+            format!(
+                "{mrope_section:?} must sum to head_dim/2 = {}",
+                cfg.head_dim() / 2
+            ),
+        ));
+    }
+    Ok(cfg)
+}
+
+/// The vision tower's fields (`vision_config`), checked against the LLM's `hidden_size`.
+fn vision_config(vision: &Fields, hidden_size: i64) -> Result<VisionConfig> {
+    let path = vision.path;
+    let vact = vision
+        .string("hidden_act")?
+        .unwrap_or_else(|| "quick_gelu".into());
+    if vact != "quick_gelu" {
+        return Err(AgentError::config(
+            path,
+            "vision_config.hidden_act",
+            format!("only \"quick_gelu\" is supported, got {vact:?}"),
+        ));
+    }
+    let cfg = VisionConfig {
+        depth: vision.positive("depth", 32)?,
+        embed_dim: vision.positive("embed_dim", 1280)?,
+        hidden_size: vision.positive("hidden_size", 3584)?,
+        num_heads: vision.positive("num_heads", 16)?,
+        mlp_ratio: vision.float("mlp_ratio", 4.0)?,
+        in_channels: vision.positive("in_channels", 3)?,
+        patch_size: vision.positive("patch_size", 14)?,
+        spatial_merge_size: vision.positive("spatial_merge_size", 2)?,
+        temporal_patch_size: vision.positive("temporal_patch_size", 2)?,
+        initializer_range: vision.float("initializer_range", 0.02)?,
+    };
+    if cfg.embed_dim % cfg.num_heads != 0 || cfg.head_dim() % 4 != 0 {
+        return Err(AgentError::config(
+            path,
+            "vision_config.num_heads",
+            "embed_dim/num_heads must be a multiple of 4 (2-D rotary)",
+        ));
+    }
+    if cfg.hidden_size != hidden_size {
+        return Err(AgentError::config(
+            path,
+            "vision_config.hidden_size",
+            format!(
+                "merger output {} must equal the LLM hidden_size {hidden_size}",
+                cfg.hidden_size
+            ),
+        ));
+    }
+    Ok(cfg)
+}
+
+/// The special tokens must be ids of the vocabulary.
+fn check_token_ids(path: &Path, cfg: &Qwen2VLConfig) -> Result<()> {
+    for (field, id) in [
+        ("image_token_id", cfg.image_token_id),
+        ("video_token_id", cfg.video_token_id),
+        ("vision_start_token_id", cfg.vision_start_token_id),
+        ("vision_end_token_id", cfg.vision_end_token_id),
+    ] {
+        if id < 0 || id >= cfg.text.vocab_size {
+            return Err(AgentError::config(
+                path,
+                field,
+                format!(
+                    "{id} is outside the vocabulary (vocab_size {})",
+                    cfg.text.vocab_size
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// rope_theta and mrope_section from `rope_scaling` (v4) or `rope_parameters` (v5). Only the multimodal default
@@ -678,5 +703,26 @@ mod tests {
         v["rope_scaling"] = json!({"type": "yarn", "mrope_section": [2, 3, 3]});
         let err = parse(v).unwrap_err().to_string();
         assert!(err.contains("yarn"), "{err}");
+    }
+
+    #[test]
+    fn vision_and_token_id_errors_name_the_field() {
+        let base = json!({"hidden_size": 64, "num_attention_heads": 4, "vocab_size": 100,
+            "rope_scaling": {"type": "mrope", "mrope_section": [2, 3, 3]},
+            "vision_config": {"hidden_size": 64, "embed_dim": 32, "num_heads": 4},
+            "image_token_id": 5, "video_token_id": 6, "vision_start_token_id": 7, "vision_end_token_id": 8});
+        let cfg = parse(base.clone()).unwrap();
+        assert_eq!((cfg.vision.embed_dim, cfg.image_token_id), (32, 5));
+        let mut v = base.clone();
+        v["vision_config"]["hidden_size"] = json!(32);
+        let err = parse(v).unwrap_err().to_string();
+        assert!(err.contains("vision_config.hidden_size"), "{err}");
+        let mut v = base;
+        v["vision_end_token_id"] = json!(100);
+        let err = parse(v).unwrap_err().to_string();
+        assert!(
+            err.contains("vision_end_token_id") && err.contains("outside the vocabulary"),
+            "{err}"
+        );
     }
 }

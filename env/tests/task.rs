@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
-use env::episode_gen::{generate, make_gt, write_dataset, GenerateConfig};
+use env::episode_gen::{
+    generate, generate_avoiding, make_gt, write_dataset, AvoidedRoutes, GenerateConfig,
+};
 use env::eval::{evaluate, ResultsLog};
 use env::measures::EpisodeMetrics;
 use env::nav::{FollowerConfig, NavParams};
@@ -110,6 +112,45 @@ fn generated_splits_are_valid_r2r_ce_files() {
 
 fn episodes_distance(a: [f64; 3], b: [f64; 3]) -> f64 {
     ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2) + (a[2] - b[2]).powi(2)).sqrt()
+}
+
+/// An extra train split drawn with the fixture's seed would repeat the fixture's train routes; kept clear of them
+/// it draws others.
+#[test]
+fn generation_keeps_clear_of_avoided_routes() {
+    let f = fixture();
+    let train =
+        EpisodeDataset::load(&split_file(&f.data, "train", None, FileKind::Episodes)).unwrap();
+    let splits = Splits {
+        train: vec!["house_00000".into()],
+        val_unseen: vec![],
+    };
+    let config = GenerateConfig {
+        train_per_scene: 3,
+        val_seen_per_scene: 0,
+        val_unseen_per_scene: 0,
+        ..Default::default()
+    };
+    let radius = 1.0;
+    let extra = generate_avoiding(
+        &f.library,
+        &splits,
+        &config,
+        &AvoidedRoutes::new([&train], radius),
+    )
+    .unwrap();
+    assert_eq!(extra[0].dataset.len(), 3);
+    for e in &extra[0].dataset.episodes {
+        for t in &train.episodes {
+            let near = episodes_distance(e.start_position, t.start_position) <= radius
+                && episodes_distance(e.goals[0].position, t.goals[0].position) <= radius;
+            assert!(
+                !near,
+                "episode {} repeats train episode {}",
+                e.episode_id, t.episode_id
+            );
+        }
+    }
 }
 
 #[test]

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 use clap::Args;
-use env::episode_gen::{generate, make_gt, write_dataset, GenerateConfig};
+use env::episode_gen::{generate_avoiding, make_gt, write_dataset, AvoidedRoutes, GenerateConfig};
 use env::nav::{FollowerConfig, NavParams};
 use env::task::SceneLibrary;
 use episodes::split::{self, FileKind};
@@ -34,6 +34,16 @@ pub struct GenerateArgs {
     /// Episodes per held-out house in val_unseen.
     #[arg(long, default_value_t = 50)]
     pub val_unseen_per_scene: usize,
+    /// Episode files or dataset directories (all their splits) whose routes to keep clear of: a route whose start
+    /// and goal both lie within --avoid-radius of one of theirs in the same house is drawn again. Repeatable.
+    /// An extra train split clear of the shipped val_seen: --seed 1 --per-scene 200 --val-seen-per-scene 0
+    /// --val-unseen-per-scene 0 --avoid habitat_assets/data/R2R_VLNCE_shipped/val_seen (a split with 0 per
+    /// house is not written).
+    #[arg(long)]
+    pub avoid: Vec<PathBuf>,
+    /// Metres (start and goal each) within which a route counts as one of --avoid's.
+    #[arg(long, default_value_t = 1.5)]
+    pub avoid_radius: f64,
     #[command(flatten)]
     pub read: SceneReadArgs,
 }
@@ -79,8 +89,30 @@ pub fn generate_cmd(args: GenerateArgs) -> anyhow::Result<()> {
         splits.val_unseen.len(),
         args.seed
     );
+    let avoid = avoided_routes(&args.avoid, args.avoid_radius)?;
+    if !avoid.is_empty() {
+        println!(
+            "keeping clear of {} routes (start and goal within {} m)",
+            avoid.len(),
+            args.avoid_radius
+        );
+    }
     let start = Instant::now();
-    let generated = generate(&library, &splits, &config)?;
+    // A split asked for with 0 episodes per house is left out, not written empty (splits come in SPLITS order).
+    let wanted = [
+        args.per_scene,
+        args.val_seen_per_scene,
+        args.val_unseen_per_scene,
+    ];
+    let generated: Vec<_> = generate_avoiding(&library, &splits, &config, &avoid)?
+        .into_iter()
+        .zip(wanted)
+        .filter(|&(_, n)| n > 0)
+        .map(|(s, _)| s)
+        .collect();
+    if generated.is_empty() {
+        bail!("--per-scene, --val-seen-per-scene and --val-unseen-per-scene are all 0: nothing to generate");
+    }
     for s in &generated {
         let d = &s.dataset;
         let geo: Vec<f64> = d
@@ -130,6 +162,34 @@ pub fn generate_cmd(args: GenerateArgs) -> anyhow::Result<()> {
         start.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// The routes of every episode file under `paths` (a file, or a dataset directory's splits).
+fn avoided_routes(paths: &[PathBuf], radius: f64) -> anyhow::Result<AvoidedRoutes> {
+    if !(radius.is_finite() && radius >= 0.0) {
+        bail!("--avoid-radius must be a distance in metres (>= 0), got {radius}");
+    }
+    let mut datasets = Vec::new();
+    for path in paths {
+        let files = if path.is_file() {
+            vec![path.clone()]
+        } else {
+            split::discover(path, None)?
+                .into_iter()
+                .filter(|f| f.kind == FileKind::Episodes)
+                .map(|f| f.path)
+                .collect()
+        };
+        if files.is_empty() {
+            bail!("--avoid {}: no episode file found", path.display());
+        }
+        for f in files {
+            datasets.push(
+                EpisodeDataset::load(&f).with_context(|| format!("--avoid {}", f.display()))?,
+            );
+        }
+    }
+    Ok(AvoidedRoutes::new(&datasets, radius))
 }
 
 pub fn gt_cmd(args: GtArgs) -> anyhow::Result<()> {

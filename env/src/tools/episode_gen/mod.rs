@@ -16,10 +16,10 @@
 
 pub mod gt;
 pub mod instruction;
+pub mod routes;
 pub mod sample;
 pub mod vocab;
 
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use episodes::split::{split_file, FileKind};
@@ -34,6 +34,7 @@ use rayon::prelude::*;
 
 pub use gt::{gt_entry, make_gt, GtReport};
 pub use instruction::{generate_instruction, realize, route_facts, RouteEvent, RouteFacts, Turn};
+pub use routes::{AvoidedRoutes, TakenRoutes};
 pub use sample::{resample_path, sample_episodes, SampleConfig, SampledEpisode};
 pub use vocab::{tokenize, Vocab, MAX_INSTRUCTION_TOKENS};
 
@@ -103,6 +104,16 @@ pub fn generate(
     splits: &Splits,
     config: &GenerateConfig,
 ) -> Result<Vec<GeneratedSplit>> {
+    generate_avoiding(library, splits, config, &AvoidedRoutes::default())
+}
+
+/// [`generate`], drawing no route that `avoid` holds (e.g. an extra train split clear of the shipped val_seen).
+pub fn generate_avoiding(
+    library: &SceneLibrary,
+    splits: &Splits,
+    config: &GenerateConfig,
+    avoid: &AvoidedRoutes,
+) -> Result<Vec<GeneratedSplit>> {
     // One job per house: train houses give (train, val_seen), held-out houses give val_unseen.
     let jobs: Vec<(&str, bool)> = splits
         .train
@@ -116,7 +127,7 @@ pub fn generate(
             let id = scene_id(library, name)?;
             let scene = library.get(&id)?;
             let mut rng = ChaCha8Rng::seed_from_u64(episode_seed(config.seed, name));
-            let mut taken = HashSet::new();
+            let mut taken = avoid.taken_in(&id);
             let wanted = if seen {
                 config.train_per_scene
             } else {

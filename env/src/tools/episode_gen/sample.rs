@@ -2,13 +2,12 @@
 //! distance, a random start heading, a sparse reference path along the geodesic path, the expert's gt
 //! trajectory and a generated instruction.
 
-use std::collections::HashSet;
-
 use habitat_assets::SceneMeta;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::instruction::generate_instruction;
+use super::routes::TakenRoutes;
 use crate::body::{heading_quaternion, AgentState};
 use crate::error::{EnvError, Result};
 use crate::nav::{ExpertPath, FollowerConfig, ShortestPathFollower};
@@ -104,15 +103,15 @@ pub fn resample_path(points: &[[f32; 3]], spacing: f32) -> Vec<[f32; 3]> {
     out
 }
 
-/// Samples up to `count` episodes in `scene`. Pairs already in `taken` (start and goal rounded to 0.5 m) are
-/// skipped, and the new ones added, so that several calls for one scene (train, then val_seen) never repeat a
-/// route. Fewer than `count` come back only when `max_attempts` pairs in a row fail.
+/// Samples up to `count` episodes in `scene`. Routes already in `taken` are skipped, and the new ones added, so
+/// that several calls for one scene (train, then val_seen) never repeat a route. Fewer than `count` come back
+/// only when `max_attempts` pairs in a row fail.
 pub fn sample_episodes(
     scene: &LoadedScene,
     count: usize,
     config: &SampleConfig,
     rng: &mut ChaCha8Rng,
-    taken: &mut HashSet<[i32; 6]>,
+    taken: &mut TakenRoutes,
 ) -> Result<Vec<SampledEpisode>> {
     let meta = scene.meta.as_ref().ok_or_else(|| {
         EnvError::Invalid(format!(
@@ -157,8 +156,8 @@ pub fn sample_episodes(
             }
         }
         let Some(a) = start else { continue };
-        let key = [a[0], a[1], a[2], b[0], b[1], b[2]].map(|v| (v * 2.0).round() as i32);
-        if taken.contains(&key) {
+        let (a64, b64) = (a.map(f64::from), b.map(f64::from));
+        if taken.contains(a64, b64) {
             continue;
         }
         // Stored precision first, so that everything below (and any later replay) starts from the same numbers.
@@ -192,7 +191,7 @@ pub fn sample_episodes(
         }
         let mut text_rng = ChaCha8Rng::seed_from_u64(instruction_seed);
         let instruction = generate_instruction(&path.points, state.heading(), meta, &mut text_rng);
-        taken.insert(key);
+        taken.insert(a64, b64);
         failures = 0;
         out.push(SampledEpisode {
             start_position: start,
