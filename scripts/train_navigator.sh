@@ -54,7 +54,8 @@ stage() { # stage NAME CMD...: runs CMD unless RUN/NAME.done exists; records the
   touch "$RUN/$name.done"
 }
 FRAMES=(--width 112 --height 112)
-EVAL=(eval --split val_seen --episodes 60 --envs 60 --max-steps 500 --seed 0 --execute 6 --device cpu)
+SEEN=(eval --split val_seen --envs 60 --max-steps 500 --seed 0 --execute 6 --device cpu) # all 120 episodes
+EVAL=("${SEEN[@]}" --episodes 60)
 
 stage datagen "$BIN" datagen --split train "${FRAMES[@]}" --memory long-short:1,1,1,1 \
   --perturbed-runs 4 --stop-radius 1.5 --out "$RUN/data"
@@ -102,8 +103,7 @@ done
 # val_unseen chooses nothing.
 for st in sft sft2 sft-aug $(seq -f "round%g" 1 "$ROUNDS"); do
   for b in $BIASES; do
-    stage "bias-$st-$b" "$BIN" eval --split val_seen --envs 60 --max-steps 500 --seed 0 --execute 6 --device cpu \
-      --policy "model:$RUN/$st/final" --stop-bias "$b" --out "$RUN/bias/$st/$b"
+    stage "bias-$st-$b" "$BIN" "${SEEN[@]}" --policy "model:$RUN/$st/final" --stop-bias "$b" --out "$RUN/bias/$st/$b"
   done
 done
 read -r best bias < <(python3 - "$RUN/bias" 2> >(tee -a "$RUN/train.log" >&2) <<'PY'

@@ -123,7 +123,8 @@ impl Goal {
     }
 }
 
-pub(crate) fn distance(a: Vec3, b: Vec3) -> f64 {
+/// Straight-line distance between two positions (metres).
+pub fn distance(a: Vec3, b: Vec3) -> f64 {
     let d = [a[0] - b[0], a[1] - b[1], a[2] - b[2]];
     (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt()
 }

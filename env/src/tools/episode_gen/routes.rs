@@ -5,9 +5,8 @@
 
 use std::collections::{HashMap, HashSet};
 
-use episodes::EpisodeDataset;
-
-type Point = [f64; 3];
+use episodes::episode::distance;
+use episodes::{EpisodeDataset, Vec3 as Point};
 
 /// The routes one scene's sampling must not draw again.
 #[derive(Debug, Clone, Default)]
@@ -35,10 +34,6 @@ impl TakenRoutes {
     pub fn insert(&mut self, start: Point, goal: Point) {
         self.cells.insert(Self::cell(start, goal));
     }
-}
-
-fn distance(a: Point, b: Point) -> f64 {
-    ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2) + (a[2] - b[2]).powi(2)).sqrt()
 }
 
 /// Routes of existing episodes, by scene id, that generation keeps clear of.
