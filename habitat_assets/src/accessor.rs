@@ -9,9 +9,52 @@ use gltf::json;
 use json::accessor::{ComponentType, Type};
 use json::validation::Checked;
 
-/// Upper bound on the element count of an accessor that has no buffer view (all zeros plus sparse
-/// substitutions): such an accessor costs memory without costing file bytes, so it must be bounded.
-const MAX_VIEWLESS_COUNT: usize = 1 << 24;
+/// Upper bound on the elements of all accessors without a buffer view (all zeros plus sparse
+/// substitutions) decoded from one file, summed over every node and primitive that uses them: such an
+/// accessor costs memory without costing file bytes, and a per-accessor cap multiplies by every node
+/// that instances its mesh. 2^22 elements are ~50 MB of positions and normals.
+pub const MAX_VIEWLESS_ELEMENTS: usize = 1 << 22;
+
+/// Upper bound on the accessor elements (vertex attributes and indices) decoded from one file, summed
+/// over every node that instances a mesh. The largest habitat scenes (HM3D, Gibson) decode to a few tens
+/// of millions; this leaves headroom while bounding what instancing a mesh many times can cost.
+pub const MAX_DECODED_ELEMENTS: usize = 1 << 27;
+
+/// What is left to decode from one file (see [`MAX_VIEWLESS_ELEMENTS`], [`MAX_DECODED_ELEMENTS`]).
+pub(crate) struct Budget {
+    viewless: usize,
+    elements: usize,
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Budget {
+            viewless: MAX_VIEWLESS_ELEMENTS,
+            elements: MAX_DECODED_ELEMENTS,
+        }
+    }
+}
+
+impl Budget {
+    /// Takes `count` elements (and as many viewless ones when `viewless`) before they are allocated.
+    fn charge(&mut self, count: usize, viewless: bool) -> Result<(), String> {
+        if viewless {
+            self.viewless = self.viewless.checked_sub(count).ok_or_else(|| {
+                format!(
+                    "{count} elements without a buffer view exceed what is left of the file's limit of \
+                     {MAX_VIEWLESS_ELEMENTS} (summed over every node using them)"
+                )
+            })?;
+        }
+        self.elements = self.elements.checked_sub(count).ok_or_else(|| {
+            format!(
+                "{count} elements exceed what is left of the file's limit of {MAX_DECODED_ELEMENTS} decoded \
+                 elements (summed over every node instancing a mesh)"
+            )
+        })?;
+        Ok(())
+    }
+}
 
 /// Resolved buffer contents, indexed like `root.buffers`.
 pub(crate) type Buffers = [Vec<u8>];
@@ -202,6 +245,7 @@ pub(crate) fn read_floats(
     buffers: &Buffers,
     index: usize,
     expect: &Expect,
+    budget: &mut Budget,
 ) -> Result<(usize, Vec<f32>), String> {
     let acc = root
         .accessors
@@ -228,6 +272,7 @@ pub(crate) fn read_floats(
     let count = acc.count.0 as usize;
     let csize = component_size(ct);
     let elem_size = csize * dims;
+    budget.charge(count, acc.buffer_view.is_none())?;
     let mut out = match acc.buffer_view {
         Some(view) => {
             let run = Strided::new(
@@ -247,12 +292,7 @@ pub(crate) fn read_floats(
             }
             out
         }
-        None if count <= MAX_VIEWLESS_COUNT => vec![0.0; count * dims],
-        None => {
-            return Err(format!(
-                "has no buffer view and {count} elements (at most {MAX_VIEWLESS_COUNT} allowed)"
-            ))
-        }
+        None => vec![0.0; count * dims],
     };
     if let Some(sparse) = &acc.sparse {
         let n = sparse.count.0 as usize;
@@ -302,6 +342,7 @@ pub(crate) fn read_indices(
     root: &json::Root,
     buffers: &Buffers,
     index: usize,
+    budget: &mut Budget,
 ) -> Result<Vec<u32>, String> {
     let acc = root
         .accessors
@@ -327,6 +368,7 @@ pub(crate) fn read_indices(
         .buffer_view
         .ok_or("an index accessor must have a buffer view")?;
     let size = component_size(ct);
+    budget.charge(count, false)?;
     let run = Strided::new(
         root,
         buffers,
@@ -386,7 +428,7 @@ mod tests {
             serde_json::json!({"buffer": 0, "byteLength": 32, "byteStride": 16}),
             32,
         );
-        let (dims, v) = read_floats(&root, &[buf], 0, &POSITION).unwrap();
+        let (dims, v) = read_floats(&root, &[buf], 0, &POSITION, &mut Budget::default()).unwrap();
         assert_eq!(dims, 3);
         assert_eq!(v, vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
     }
@@ -398,12 +440,15 @@ mod tests {
             serde_json::json!({"buffer": 0, "byteLength": 24}),
             24,
         );
-        let err = read_floats(&root, &[vec![0; 24]], 0, &POSITION).unwrap_err();
+        let err =
+            read_floats(&root, &[vec![0; 24]], 0, &POSITION, &mut Budget::default()).unwrap_err();
         assert!(err.contains("overrun"), "{err}");
-        let err = read_floats(&root, &[vec![0; 24]], 0, &TEXCOORD).unwrap_err();
+        let err =
+            read_floats(&root, &[vec![0; 24]], 0, &TEXCOORD, &mut Budget::default()).unwrap_err();
         assert!(err.contains("expected [2]"), "{err}");
         // The declared view is longer than the real buffer.
-        let err = read_floats(&root, &[vec![0; 10]], 0, &POSITION).unwrap_err();
+        let err =
+            read_floats(&root, &[vec![0; 10]], 0, &POSITION, &mut Budget::default()).unwrap_err();
         assert!(err.contains("holds 10 bytes"), "{err}");
     }
 
@@ -420,7 +465,7 @@ mod tests {
             serde_json::json!({"buffer": 0, "byteLength": 16}),
             16,
         );
-        let (_, v) = read_floats(&root, &[buf], 0, &COLOR).unwrap();
+        let (_, v) = read_floats(&root, &[buf], 0, &COLOR, &mut Budget::default()).unwrap();
         assert_eq!(v, vec![1.0, 0.0, 0.2, 1.0, 0.0, 1.0, 0.0, 1.0]);
     }
 }

@@ -1,8 +1,8 @@
-//! Atomic file writes: a temporary file in the destination directory, then a rename, so a reader never
-//! sees a half-written scene.
+//! Atomic file writes (a temporary file in the destination directory, then a rename, so a reader never
+//! sees a half-written scene) and the confinement of relative paths named by files (URIs, scene ids).
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Component, Path, PathBuf};
 
 use crate::error::AssetError;
 
@@ -26,4 +26,38 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), AssetError> {
         let _ = std::fs::remove_file(&tmp);
         AssetError::io(path, e)
     })
+}
+
+/// `relative` as a path that stays inside the directory it is resolved against, normalised (`a/../b` is
+/// `b`), or None when it is empty, absolute or climbs above it with `..`. Lexical: a symlink inside the
+/// directory is the directory owner's choice and is followed.
+pub fn confined_relative(relative: &Path) -> Option<PathBuf> {
+    let mut out = PathBuf::new();
+    for c in relative.components() {
+        match c {
+            Component::Normal(name) => out.push(name),
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    return None;
+                }
+            }
+            Component::RootDir | Component::Prefix(_) => return None,
+        }
+    }
+    (!out.as_os_str().is_empty()).then_some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_paths_inside_stay_confined() {
+        let c = |p: &str| confined_relative(Path::new(p)).map(|p| p.display().to_string());
+        assert_eq!(c("a/./b/../c.bin").as_deref(), Some("a/c.bin"));
+        for bad in ["", ".", "..", "../a", "a/../../b", "/dev/zero", "a/.."] {
+            assert_eq!(c(bad), None, "{bad}");
+        }
+    }
 }

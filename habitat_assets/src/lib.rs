@@ -25,10 +25,18 @@ pub mod write;
 pub use dataset_config::{FrameRule, SceneDatasetConfig};
 pub use error::AssetError;
 pub use frame::{SceneFrame, SceneUp};
+pub use fsutil::confined_relative;
 pub use lighting::SceneLighting;
 pub use load::{
     load_scene, load_scene_from_bytes, load_scene_from_bytes_with, load_scene_with,
     load_scene_with_report, LoadOptions, LoadReport,
 };
 pub use meta::SceneMeta;
-pub use scene::{Aabb, Material, Mesh, Scene, Texture};
+pub use scene::{Aabb, Material, Mesh, Scene, Texture, MAX_WORLD_COORD};
+
+/// The limits every reader of this crate enforces before allocating from what a file declares.
+pub mod limits {
+    pub use crate::accessor::{MAX_DECODED_ELEMENTS, MAX_VIEWLESS_ELEMENTS};
+    pub use crate::ktx2::{MAX_TEXTURE_PIXELS, MAX_TEXTURE_SIDE};
+    pub use crate::scene::MAX_WORLD_COORD;
+}

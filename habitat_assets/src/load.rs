@@ -20,10 +20,11 @@ use json::validation::Checked;
 use crate::accessor::{self, Buffers};
 use crate::error::AssetError;
 use crate::frame::SceneFrame;
+use crate::fsutil::confined_relative;
 use crate::glb;
 use crate::ktx2;
 use crate::lighting::{lighting_from_extras, SceneLighting};
-use crate::scene::{Material, Mesh, Scene, Texture};
+use crate::scene::{Material, Mesh, Scene, Texture, MAX_WORLD_COORD};
 
 /// What loading did besides producing the scene.
 #[derive(Debug, Clone, PartialEq)]
@@ -288,13 +289,28 @@ fn read_uri(uri: &str, base_dir: &Path, path: &Path) -> Result<Vec<u8>, AssetErr
         });
     }
     let decoded = percent_encoding::percent_decode_str(uri).decode_utf8_lossy();
-    let resolved = base_dir.join(decoded.as_ref());
-    std::fs::read(&resolved).map_err(|source| AssetError::MissingExternal {
+    let refused = |why: &str| AssetError::Invalid {
+        path: path.to_path_buf(),
+        message: format!("external file URI {uri:?} {why}"),
+    };
+    let relative = confined_relative(Path::new(decoded.as_ref())).ok_or_else(|| {
+        refused("is empty or leaves the scene's directory (absolute, or `..` above it)")
+    })?;
+    let resolved = base_dir.join(relative);
+    let missing = |source| AssetError::MissingExternal {
         path: path.to_path_buf(),
         uri: uri.to_string(),
-        resolved,
+        resolved: resolved.clone(),
         source,
-    })
+    };
+    // Checked before opening: a FIFO would block the open, a device (/dev/zero) would never end.
+    if !std::fs::metadata(&resolved).map_err(missing)?.is_file() {
+        return Err(refused(&format!(
+            "names {}, which is not a regular file",
+            resolved.display()
+        )));
+    }
+    std::fs::read(&resolved).map_err(missing)
 }
 
 fn truncate(s: &str, n: usize) -> &str {
@@ -460,6 +476,7 @@ struct SceneBuilder<'a> {
     base_dir: &'a Path,
     path: &'a Path,
     scene: Scene,
+    budget: accessor::Budget,
     materials: HashMap<Option<usize>, usize>,
     images: HashMap<usize, usize>,
 }
@@ -472,6 +489,7 @@ impl<'a> SceneBuilder<'a> {
             base_dir,
             path,
             scene: Scene::default(),
+            budget: accessor::Budget::default(),
             materials: HashMap::new(),
             images: HashMap::new(),
         }
@@ -540,20 +558,36 @@ impl<'a> SceneBuilder<'a> {
                 self.base_color_uv_set(prim.material.map(|m| m.value()));
 
             let pos_i = pos_acc.value();
-            let (_, flat) =
-                accessor::read_floats(self.root, self.buffers, pos_i, &accessor::POSITION)
-                    .map_err(ctx("POSITION", pos_i))?;
+            let (_, flat) = accessor::read_floats(
+                self.root,
+                self.buffers,
+                pos_i,
+                &accessor::POSITION,
+                &mut self.budget,
+            )
+            .map_err(ctx("POSITION", pos_i))?;
             let n_vertices = flat.len() / 3;
             let mut positions: Vec<[f32; 3]> = flat
                 .chunks_exact(3)
                 .map(|c| transform_point(world, [c[0], c[1], c[2]]))
                 .collect();
             drop(flat);
+            if let Some((v, p)) = positions.iter().enumerate().find(|(_, p)| !within_world(p)) {
+                return Err(ctx("POSITION", pos_i)(format!(
+                    "vertex {v} lies at {p:?} under node {node_index} ({base_name:?})'s transform, \
+                     beyond the world limit of {MAX_WORLD_COORD} m per axis"
+                )));
+            }
 
             let indices = match prim.indices {
                 Some(acc) => {
-                    let ix = accessor::read_indices(self.root, self.buffers, acc.value())
-                        .map_err(ctx("indices", acc.value()))?;
+                    let ix = accessor::read_indices(
+                        self.root,
+                        self.buffers,
+                        acc.value(),
+                        &mut self.budget,
+                    )
+                    .map_err(ctx("indices", acc.value()))?;
                     if let Some(bad) = ix.iter().find(|&&i| i as usize >= n_vertices) {
                         return Err(ctx("indices", acc.value())(format!(
                             "index {bad} out of range for {n_vertices} vertices"
@@ -579,6 +613,7 @@ impl<'a> SceneBuilder<'a> {
                         self.buffers,
                         acc.value(),
                         &accessor::NORMAL,
+                        &mut self.budget,
                     )
                     .map_err(ctx("NORMAL", acc.value()))?;
                     if flat.len() != n_vertices * 3 {
@@ -616,6 +651,7 @@ impl<'a> SceneBuilder<'a> {
                         self.buffers,
                         acc.value(),
                         &accessor::TEXCOORD,
+                        &mut self.budget,
                     )
                     .map_err(ctx("TEXCOORD", acc.value()))?;
                     if flat.len() != n_vertices * 2 {
@@ -638,6 +674,7 @@ impl<'a> SceneBuilder<'a> {
                         self.buffers,
                         acc.value(),
                         &accessor::COLOR,
+                        &mut self.budget,
                     )
                     .map_err(ctx("COLOR_0", acc.value()))?;
                     if flat.len() != n_vertices * dims {
@@ -827,6 +864,11 @@ fn assemble_triangles(indices: &[u32], mode: Mode) -> Vec<[u32; 3]> {
         _ => tris.extend(indices.chunks_exact(3).map(|c| [c[0], c[1], c[2]])),
     }
     tris
+}
+
+/// Finite and within [`MAX_WORLD_COORD`] on every axis.
+fn within_world(p: &[f32; 3]) -> bool {
+    p.iter().all(|v| v.abs() <= MAX_WORLD_COORD)
 }
 
 fn transform_point(m: &Mat4, p: [f32; 3]) -> [f32; 3] {

@@ -2,11 +2,13 @@
 //! same world frame as its mesh (Y-up, metres). Instructions are generated from it later (rooms passed,
 //! landmarks, turns), so labels and room names are plain English nouns ("kitchen", "sofa").
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::AssetError;
+use crate::scene::MAX_WORLD_COORD;
 
 pub const META_FORMAT_VERSION: u32 = 1;
 
@@ -128,7 +130,8 @@ impl SceneMeta {
                 self.format_version
             ));
         }
-        let finite = |v: &[f32]| v.iter().all(|x| x.is_finite());
+        // Finite and inside the world every scene vertex must lie in (`MAX_WORLD_COORD`).
+        let finite = |v: &[f32]| v.iter().all(|x| x.abs() <= MAX_WORLD_COORD);
         if !(self.wall_thickness.is_finite() && self.wall_thickness >= 0.0) {
             return Err(format!(
                 "wall_thickness {} must be finite and non-negative",
@@ -146,10 +149,12 @@ impl SceneMeta {
             }
         }
         let level_ok = |l: usize| l < self.levels.len();
+        // A set, not a scan per room: a file with 150k rooms must not take minutes (O(n^2)).
+        let mut names: HashSet<&str> = HashSet::with_capacity(self.rooms.len());
         for (i, r) in self.rooms.iter().enumerate() {
             if r.polygon.len() < 3 || !r.polygon.iter().all(|p| finite(p)) {
                 return Err(format!(
-                    "rooms[{i}] ({:?}).polygon: needs at least 3 finite points",
+                    "rooms[{i}] ({:?}).polygon: needs at least 3 finite points within {MAX_WORLD_COORD} m",
                     r.name
                 ));
             }
@@ -159,11 +164,11 @@ impl SceneMeta {
                     r.name, r.level
                 ));
             }
-            if self.rooms[..i].iter().any(|o| o.name == r.name) {
+            if !names.insert(&r.name) {
                 return Err(format!("rooms[{i}].name {:?} is not unique", r.name));
             }
         }
-        let room_ok = |name: &str| self.rooms.iter().any(|r| r.name == name);
+        let room_ok = |name: &str| names.contains(name);
         for (i, o) in self.objects.iter().enumerate() {
             if !room_ok(&o.room) {
                 return Err(format!(
@@ -267,6 +272,54 @@ mod tests {
         assert!(polygon_contains(&sq, 1.0, 1.0));
         assert!(!polygon_contains(&sq, 3.5, 1.0));
         assert!(!polygon_contains(&sq, 1.0, -0.1));
+    }
+
+    fn meta_with_rooms(n: usize) -> SceneMeta {
+        SceneMeta {
+            format_version: META_FORMAT_VERSION,
+            name: "h".into(),
+            seed: 0,
+            wall_thickness: 0.1,
+            levels: vec![LevelMeta {
+                level: 0,
+                floor_height: 0.0,
+                ceiling_height: 2.5,
+            }],
+            rooms: (0..n)
+                .map(|i| RoomMeta {
+                    kind: "room".into(),
+                    name: format!("room {i}"),
+                    level: 0,
+                    floor_height: 0.0,
+                    polygon: vec![[0.0, 0.0], [0.0, 1.0], [1.0, 1.0]],
+                })
+                .collect(),
+            objects: Vec::new(),
+            doors: Vec::new(),
+            stairs: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn many_rooms_validate_in_linear_time_and_duplicates_are_named() {
+        // 150k rooms took minutes with a scan per room; a set takes milliseconds.
+        let mut meta = meta_with_rooms(150_000);
+        let start = std::time::Instant::now();
+        meta.validate().unwrap();
+        assert!(start.elapsed().as_secs_f32() < 5.0, "{:?}", start.elapsed());
+        meta.rooms[149_999].name = "room 7".into();
+        assert_eq!(
+            meta.validate().unwrap_err(),
+            "rooms[149999].name \"room 7\" is not unique"
+        );
+    }
+
+    #[test]
+    fn room_corners_beyond_the_world_are_refused() {
+        let mut meta = meta_with_rooms(2);
+        meta.rooms[1].polygon[2] = [3e4, 0.0];
+        let err = meta.validate().unwrap_err();
+        assert!(err.starts_with("rooms[1] (\"room 1\").polygon"), "{err}");
     }
 
     #[test]

@@ -3,6 +3,11 @@
 //! Everything is flattened to world space at load time (node transforms applied), Y-up, metres, so that
 //! consumers never walk a node graph.
 
+/// Largest |coordinate| (metres) a scene vertex may have once its node transforms are applied: 10 km, where
+/// the largest habitat scenes span ~100 m. Top-down maps and navigation grids are sized from the bounds, so
+/// one stray vertex beyond it (or at 1e30) would size them in gigabytes; the loader refuses it instead.
+pub const MAX_WORLD_COORD: f32 = 10_000.0;
+
 /// An axis-aligned bounding box in world space (metres).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Aabb {

@@ -1,0 +1,166 @@
+//! Crafted glTF files of a few KB, as an attacker would write them: each is refused with an error naming
+//! the file and what is wrong, without a panic and without allocating from what the file merely declares.
+
+use std::path::Path;
+
+use habitat_assets::{load_scene_from_bytes, load_scene_with, AssetError, LoadOptions};
+use proptest::prelude::*;
+
+/// One triangle's positions (3 x VEC3 f32, 36 bytes) then a sparse index (u32 0) and value (VEC3 f32).
+fn buffer_bytes() -> Vec<u8> {
+    let mut b = Vec::new();
+    for x in [0.0f32, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0, 0.0] {
+        b.extend_from_slice(&x.to_le_bytes());
+    }
+    b.extend_from_slice(&0u32.to_le_bytes());
+    for x in [2.0f32, 0.0, 0.0] {
+        b.extend_from_slice(&x.to_le_bytes());
+    }
+    b
+}
+
+/// A `.gltf` whose buffer is `uri` (52 bytes), with `nodes` nodes instancing one mesh whose POSITION is
+/// accessor `position` (0: the triangle; 1: `sparse_count` zeros with one sparse substitution), the nodes
+/// translated by `translation`.
+fn gltf(uri: &str, nodes: usize, position: usize, sparse_count: u64, translation: f64) -> String {
+    let node = format!(r#"{{"mesh": 0, "translation": [{translation}, 0, 0]}}"#);
+    let nodes_json = vec![node; nodes].join(",");
+    let node_ids: Vec<String> = (0..nodes).map(|i| i.to_string()).collect();
+    format!(
+        r#"{{"asset": {{"version": "2.0"}},
+        "buffers": [{{"uri": "{uri}", "byteLength": 52}}],
+        "bufferViews": [{{"buffer": 0, "byteLength": 36}}, {{"buffer": 0, "byteOffset": 36, "byteLength": 4}},
+                        {{"buffer": 0, "byteOffset": 40, "byteLength": 12}}],
+        "accessors": [
+          {{"bufferView": 0, "componentType": 5126, "count": 3, "type": "VEC3"}},
+          {{"componentType": 5126, "count": {sparse_count}, "type": "VEC3",
+            "sparse": {{"count": 1, "indices": {{"bufferView": 1, "componentType": 5125}},
+                       "values": {{"bufferView": 2}}}}}}],
+        "meshes": [{{"name": "m", "primitives": [{{"attributes": {{"POSITION": {position}}}}}]}}],
+        "nodes": [{nodes_json}],
+        "scenes": [{{"nodes": [{}]}}], "scene": 0}}"#,
+        node_ids.join(",")
+    )
+}
+
+/// Writes `buf.bin` and `scene.gltf` into `dir` and loads the scene.
+fn load(dir: &Path, text: &str) -> Result<habitat_assets::Scene, AssetError> {
+    std::fs::write(dir.join("buf.bin"), buffer_bytes()).unwrap();
+    let path = dir.join("scene.gltf");
+    std::fs::write(&path, text).unwrap();
+    load_scene_with(&path, &LoadOptions::default()).map(|(s, _)| s)
+}
+
+fn err_text(r: Result<habitat_assets::Scene, AssetError>) -> String {
+    r.expect_err("crafted file accepted").to_string()
+}
+
+#[test]
+fn the_well_formed_file_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let scene = load(dir.path(), &gltf("buf.bin", 2, 0, 3, 1.0)).unwrap();
+    assert_eq!(scene.triangle_count(), 2);
+    // A `..` that stays inside the scene's directory is fine.
+    let scene = load(dir.path(), &gltf("sub/../buf.bin", 1, 1, 3, 0.0)).unwrap();
+    assert_eq!(scene.meshes[0].positions[0], [2.0, 0.0, 0.0]);
+}
+
+#[test]
+fn a_sparse_accessor_instanced_by_many_nodes_is_capped_in_total() {
+    let dir = tempfile::tempdir().unwrap();
+    // The issue's file: 2^24 elements, 64 nodes (~30 GB before). Refused at the first node.
+    let e = err_text(load(dir.path(), &gltf("buf.bin", 64, 1, 1 << 24, 0.0)));
+    assert!(
+        e.contains("scene.gltf") && e.contains("POSITION") && e.contains("without a buffer view"),
+        "{e}"
+    );
+    // 2^20 elements fit once, but 64 nodes would need 2^26: the cap is on the sum over nodes.
+    let e = err_text(load(dir.path(), &gltf("buf.bin", 64, 1, 1 << 20, 0.0)));
+    assert!(e.contains("summed over every node"), "{e}");
+    assert!(load(dir.path(), &gltf("buf.bin", 2, 1, 1 << 20, 0.0)).is_ok());
+}
+
+#[test]
+fn buffer_uris_outside_the_scene_directory_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let inner = dir.path().join("scene");
+    std::fs::create_dir(&inner).unwrap();
+    for uri in [
+        "../buf.bin",
+        "/dev/zero",
+        "../../../../../../../../dev/zero",
+        "a/../../buf.bin",
+    ] {
+        std::fs::write(dir.path().join("buf.bin"), buffer_bytes()).unwrap();
+        let path = inner.join("scene.gltf");
+        std::fs::write(&path, gltf(uri, 1, 0, 3, 0.0)).unwrap();
+        let e = load_scene_with(&path, &LoadOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("scene.gltf") && e.contains("leaves the scene's directory"),
+            "{uri}: {e}"
+        );
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_buffer_uri_naming_a_fifo_or_a_device_is_refused_without_reading_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo.bin");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    if made.map(|s| s.success()).unwrap_or(false) {
+        let e = err_text(load(dir.path(), &gltf("fifo.bin", 1, 0, 3, 0.0)));
+        assert!(e.contains("not a regular file"), "{e}");
+    }
+    // A link inside the directory to /dev/zero: confined by name, refused by kind.
+    std::os::unix::fs::symlink("/dev/zero", dir.path().join("zero.bin")).unwrap();
+    let e = err_text(load(dir.path(), &gltf("zero.bin", 1, 0, 3, 0.0)));
+    assert!(
+        e.contains("zero.bin") && e.contains("not a regular file"),
+        "{e}"
+    );
+}
+
+#[test]
+fn vertices_beyond_the_world_limit_are_refused_naming_mesh_and_node() {
+    let dir = tempfile::tempdir().unwrap();
+    for far in [30_000.0, 1e30] {
+        let e = err_text(load(dir.path(), &gltf("buf.bin", 1, 0, 3, far)));
+        assert!(
+            e.contains("scene.gltf")
+                && e.contains("mesh \"m\"")
+                && e.contains("node 0")
+                && e.contains("world limit"),
+            "{e}"
+        );
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Any byte of a small valid `.gltf` replaced: an error or a scene, never a panic.
+    #[test]
+    fn mutated_gltf_never_panics(flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..6)) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("buf.bin"), buffer_bytes()).unwrap();
+        let mut bytes = gltf("buf.bin", 2, 1, 3, 0.5).into_bytes();
+        for (at, v) in flips {
+            let n = bytes.len();
+            bytes[at % n] = v;
+        }
+        let _ = load_scene_from_bytes(&bytes, &dir.path().join("scene.gltf"));
+    }
+
+    /// Any bytes after a GLB header: an error or a scene, never a panic.
+    #[test]
+    fn arbitrary_glb_never_panics(body in proptest::collection::vec(any::<u8>(), 0..256), declared in any::<u32>()) {
+        let mut bytes = b"glTF".to_vec();
+        bytes.extend_from_slice(&2u32.to_le_bytes());
+        bytes.extend_from_slice(&declared.to_le_bytes());
+        bytes.extend(body);
+        let _ = load_scene_from_bytes(&bytes, Path::new("/nonexistent/scene.glb"));
+    }
+}
