@@ -21,23 +21,41 @@ pub fn is_gzip_name(path: &Path) -> bool {
         .is_some_and(|e| e.eq_ignore_ascii_case("gz"))
 }
 
-/// The file's bytes, decompressed when it is a `.gz`. A name/content mismatch is an error, so a plain JSON
-/// file renamed `.json.gz` (or the reverse) is caught instead of half-working.
+/// Default cap on what one `.gz` file may inflate to: 1 GiB, above the largest public VLN-CE file
+/// (RxR-CE's train gt). A gzip stream inflates up to ~1000x, so a few MB could otherwise ask for many GB.
+/// `VLN_R1_MAX_INFLATED_MIB` overrides it for a dataset that needs more.
+pub const MAX_INFLATED_BYTES: u64 = 1 << 30;
+
+/// The environment variable that overrides [`MAX_INFLATED_BYTES`] (in MiB).
+pub const MAX_INFLATED_ENV: &str = "VLN_R1_MAX_INFLATED_MIB";
+
+/// [`MAX_INFLATED_BYTES`], or what [`MAX_INFLATED_ENV`] says (a bad value is an error naming it).
+pub fn max_inflated_bytes() -> Result<u64> {
+    match std::env::var(MAX_INFLATED_ENV) {
+        Err(_) => Ok(MAX_INFLATED_BYTES),
+        Ok(v) => v
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .and_then(|mib| mib.checked_mul(1 << 20))
+            .ok_or_else(|| {
+                EpisodeError::config(MAX_INFLATED_ENV, format!("{v:?} is not a size in MiB"))
+            }),
+    }
+}
+
+/// The file's bytes, decompressed when it is a `.gz` (up to [`max_inflated_bytes`]). A name/content mismatch
+/// is an error, so a plain JSON file renamed `.json.gz` (or the reverse) is caught instead of half-working.
 pub fn read_bytes(path: &Path) -> Result<Vec<u8>> {
+    read_bytes_with_limit(path, max_inflated_bytes()?)
+}
+
+/// [`read_bytes`] with `.gz` files allowed to inflate to at most `limit` bytes.
+pub fn read_bytes_with_limit(path: &Path, limit: u64) -> Result<Vec<u8>> {
     let raw = fs::read(path).map_err(|e| EpisodeError::io(path, e))?;
     let looks_gzip = raw.starts_with(&GZIP_MAGIC);
     match (is_gzip_name(path), looks_gzip) {
-        (true, true) => {
-            // Guess the inflated size to avoid regrowing the buffer: JSON of this kind compresses ~5-10x.
-            let mut out = Vec::with_capacity(raw.len().saturating_mul(6));
-            MultiGzDecoder::new(&raw[..])
-                .read_to_end(&mut out)
-                .map_err(|e| EpisodeError::Compression {
-                    path: path.to_owned(),
-                    message: format!("broken or truncated gzip stream: {e}"),
-                })?;
-            Ok(out)
-        }
+        (true, true) => inflate(path, &raw, limit),
         (true, false) => Err(EpisodeError::Compression {
             path: path.to_owned(),
             message: format!(
@@ -51,6 +69,32 @@ pub fn read_bytes(path: &Path) -> Result<Vec<u8>> {
         }),
         (false, false) => Ok(raw),
     }
+}
+
+/// Inflates a gzip file's bytes, refusing (before holding more than `limit` + 1 bytes) a stream that
+/// inflates past `limit`.
+fn inflate(path: &Path, raw: &[u8], limit: u64) -> Result<Vec<u8>> {
+    // Guess the inflated size to avoid regrowing the buffer: JSON of this kind compresses ~5-10x.
+    let guess = (raw.len() as u64).saturating_mul(6).min(limit);
+    let mut out = Vec::with_capacity(usize::try_from(guess).unwrap_or(0));
+    MultiGzDecoder::new(raw)
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut out)
+        .map_err(|e| EpisodeError::Compression {
+            path: path.to_owned(),
+            message: format!("broken or truncated gzip stream: {e}"),
+        })?;
+    if out.len() as u64 > limit {
+        return Err(EpisodeError::Compression {
+            path: path.to_owned(),
+            message: format!(
+                "inflates to more than {limit} bytes (from {} compressed); set {MAX_INFLATED_ENV} (MiB) \
+                 if the file is genuine",
+                raw.len()
+            ),
+        });
+    }
+    Ok(out)
 }
 
 fn describe_start(raw: &[u8]) -> String {
@@ -255,6 +299,30 @@ mod tests {
         fs::write(&gz, &bytes[..bytes.len() / 2]).unwrap();
         let err = read_bytes(&gz).unwrap_err().to_string();
         assert!(err.contains("truncated"), "{err}");
+    }
+
+    #[test]
+    fn a_gzip_bomb_is_refused_at_the_limit_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let gz = dir.path().join("bomb.json.gz");
+        // 64 MiB of zeros compress to ~64 KB: inflating it under a 1 MiB limit stops at the limit.
+        let mut enc = GzEncoder::new(Vec::new(), Compression::best());
+        for _ in 0..64 {
+            enc.write_all(&[b' '; 1 << 20]).unwrap();
+        }
+        fs::write(&gz, enc.finish().unwrap()).unwrap();
+        let err = read_bytes_with_limit(&gz, 1 << 20).unwrap_err().to_string();
+        assert!(
+            err.contains("bomb.json.gz")
+                && err.contains("more than 1048576 bytes")
+                && err.contains(MAX_INFLATED_ENV),
+            "{err}"
+        );
+        // Exactly at the limit is fine.
+        assert_eq!(
+            read_bytes_with_limit(&gz, 64 << 20).unwrap().len(),
+            64 << 20
+        );
     }
 
     #[test]

@@ -9,6 +9,15 @@ use crate::Action;
 /// Allowed deviation of `|start_rotation|` from 1.
 pub const QUATERNION_NORM_TOLERANCE: f64 = 1e-3;
 
+/// Largest |coordinate| (metres) of a position in an episode or gt record: 10 km, as for scene vertices
+/// (`habitat_assets::MAX_WORLD_COORD`); the largest habitat scenes span ~100 m. A point at 1e30 would size or
+/// cross every map drawn from the record.
+pub const MAX_WORLD_COORD: f64 = 10_000.0;
+
+/// Most points a reference path may hold (R2R's hold ~6, RxR's a few dozen): each becomes a segment to
+/// draw and measure against, so a few KB of JSON must not ask for millions.
+pub const MAX_REFERENCE_PATH_POINTS: usize = 4096;
+
 /// A rule broken by one record: the field and the reason.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Problem {
@@ -35,7 +44,15 @@ fn check_finite(field: impl FnOnce() -> String, v: &[f64]) -> Result<(), Problem
 }
 
 fn check_point(field: impl FnOnce() -> String, p: &Vec3) -> Result<(), Problem> {
-    check_finite(field, p)
+    if p.iter().all(|x| x.abs() <= MAX_WORLD_COORD) {
+        return Ok(());
+    }
+    let field = field();
+    check_finite(|| field.clone(), p)?;
+    Err(problem(
+        field,
+        format!("{p:?} lies beyond the world limit of {MAX_WORLD_COORD} m per axis"),
+    ))
 }
 
 fn check_quaternion(field: &str, q: &Quat) -> Result<(), Problem> {
@@ -94,6 +111,15 @@ pub fn check_episode(e: &Episode) -> Result<(), Problem> {
         return Err(problem(
             "reference_path",
             "is empty: it must hold at least the start",
+        ));
+    }
+    if e.reference_path.len() > MAX_REFERENCE_PATH_POINTS {
+        return Err(problem(
+            "reference_path",
+            format!(
+                "has {} points, more than {MAX_REFERENCE_PATH_POINTS}",
+                e.reference_path.len()
+            ),
         ));
     }
     for (k, p) in e.reference_path.iter().enumerate() {
@@ -189,6 +215,17 @@ mod tests {
         let mut e = episode();
         e.reference_path[1][2] = f64::INFINITY;
         assert_eq!(field_of(&e), "reference_path[1]");
+        let mut e = episode();
+        e.reference_path[1][0] = 1e30;
+        let p = check_episode(&e).unwrap_err();
+        assert_eq!(p.field, "reference_path[1]");
+        assert!(p.message.contains("world limit"), "{}", p.message);
+        let mut e = episode();
+        e.reference_path = vec![[0.0; 3]; MAX_REFERENCE_PATH_POINTS + 1];
+        assert_eq!(field_of(&e), "reference_path");
+        let mut e = episode();
+        e.goals[0].position[2] = -3e4;
+        assert_eq!(field_of(&e), "goals[0].position");
         let mut e = episode();
         e.reference_path.clear();
         assert_eq!(field_of(&e), "reference_path");

@@ -233,3 +233,58 @@ fn invalid_samples_are_refused_at_append() {
         .contains("LOOK_UP is not an answer option"));
     assert_eq!(w.finish().unwrap(), 0);
 }
+
+/// A manifest whose `samples` count is absurd (2^61 wraps `8 * (samples + 1)` to 0, u64::MAX overflows
+/// `+ 1`) is refused against the index file's size, naming the index and the shard, without reading it.
+#[test]
+fn absurd_manifest_sample_counts_are_refused_against_the_index_size() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), 0..3, 3);
+    let manifest = dir.path().join(MANIFEST_FILE);
+    let text = fs::read_to_string(&manifest).unwrap();
+    for absurd in [1u64 << 61, (1u64 << 61) - 1, u64::MAX] {
+        fs::write(
+            &manifest,
+            text.replace("\"samples\":3", &format!("\"samples\":{absurd}")),
+        )
+        .unwrap();
+        let err = SampleStore::open(dir.path()).err().unwrap().to_string();
+        assert!(
+            err.contains("shard-000000.idx") && err.contains(&format!("{absurd} samples")),
+            "{err}"
+        );
+    }
+    // Restored, it opens again.
+    fs::write(&manifest, &text).unwrap();
+    assert_eq!(SampleStore::open(dir.path()).unwrap().len(), 3);
+}
+
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Any manifest text and any index bytes: an error or a store, never a panic.
+        #[test]
+        fn arbitrary_manifest_and_index_never_panic(
+            samples in any::<u64>(),
+            bytes in any::<u64>(),
+            index in proptest::collection::vec(any::<u8>(), 0..64),
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            fs::write(
+                dir.path().join(MANIFEST_FILE),
+                format!(r#"{{"format":"vln-r1-sample-store","version":1,"shards":[{{"number":0,"samples":{samples},"bytes":{bytes}}}]}}"#),
+            ).unwrap();
+            fs::write(dir.path().join("shard-000000.idx"), &index).unwrap();
+            fs::write(dir.path().join("shard-000000.jsonl"), b"{}\n").unwrap();
+            if let Ok(store) = SampleStore::open(dir.path()) {
+                for i in 0..store.len().min(4) {
+                    let _ = store.get(i);
+                }
+            }
+        }
+    }
+}

@@ -83,10 +83,12 @@ impl Manifest {
     }
 
     pub fn total_samples(&self) -> u64 {
-        self.shards.iter().map(|s| s.samples).sum()
+        self.shards
+            .iter()
+            .fold(0u64, |n, s| n.saturating_add(s.samples))
     }
 
     pub fn next_number(&self) -> u64 {
-        self.shards.last().map_or(0, |s| s.number + 1)
+        self.shards.last().map_or(0, |s| s.number.saturating_add(1))
     }
 }

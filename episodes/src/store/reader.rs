@@ -35,7 +35,15 @@ impl SampleStore {
         let mut starts = vec![0u64];
         for entry in &manifest.shards {
             shards.push(load_shard(root, entry)?);
-            starts.push(starts[starts.len() - 1] + entry.samples);
+            let total = starts[starts.len() - 1]
+                .checked_add(entry.samples)
+                .ok_or_else(|| {
+                    EpisodeError::invalid(
+                        Manifest::path(root),
+                        format!("shard {}: samples: the total overflows", entry.number),
+                    )
+                })?;
+            starts.push(total);
         }
         Ok(SampleStore {
             root: root.to_owned(),
@@ -117,16 +125,26 @@ impl SampleStore {
 fn load_shard(root: &Path, entry: &ShardEntry) -> Result<Shard> {
     let index_path = entry.index_path(root);
     let lines_path = entry.lines_path(root);
-    let raw = std::fs::read(&index_path).map_err(|e| EpisodeError::io(&index_path, e))?;
-    if raw.len() as u64 != 8 * (entry.samples + 1) {
+    // The index holds one u64 offset per sample plus the end: checked against its size before reading it,
+    // with checked arithmetic (a manifest may say 2^61 samples).
+    let size = std::fs::metadata(&index_path)
+        .map_err(|e| EpisodeError::io(&index_path, e))?
+        .len();
+    let expected = entry.samples.checked_add(1).and_then(|n| n.checked_mul(8));
+    if expected != Some(size) {
         return Err(EpisodeError::invalid(
             &index_path,
             format!(
-                "holds {} bytes, expected {} for {} samples",
-                raw.len(),
-                8 * (entry.samples + 1),
-                entry.samples
+                "holds {size} bytes, expected 8 x ({} samples + 1) as manifest.json's shard {} says",
+                entry.samples, entry.number
             ),
+        ));
+    }
+    let raw = std::fs::read(&index_path).map_err(|e| EpisodeError::io(&index_path, e))?;
+    if raw.len() as u64 != size {
+        return Err(EpisodeError::invalid(
+            &index_path,
+            "changed size while being read",
         ));
     }
     let offsets: Vec<u64> = raw
