@@ -565,3 +565,36 @@ fn rollout_records_trajectory_map_and_video() {
     assert_eq!(frames.len(), 9, "the reset frame and one per step");
     assert_eq!(frames[0].buffer().dimensions(), (64, 48));
 }
+
+/// An episode id of ".." (or with separators) names a directory inside `--out` through the one sanitiser,
+/// never `--out`'s parent or a path below another directory.
+#[test]
+fn rollout_directories_of_hostile_episode_ids_stay_inside_out() {
+    let f = fixture();
+    let mut episodes =
+        EpisodeDataset::load(&split_file(&f.data, "val_seen", None, FileKind::Episodes)).unwrap();
+    episodes.episodes[0].episode_id = episodes::Id::Str("..".into());
+    episodes.episodes[1].episode_id = episodes::Id::Str("../../escape".into());
+    let dataset = Arc::new(TaskDataset::new(episodes, None).unwrap());
+    let parent = tempfile::tempdir().unwrap();
+    let out = parent.path().join("out");
+    let config = VlnEnvConfig {
+        max_steps: 2,
+        width: 32,
+        height: 24,
+        ..VlnEnvConfig::default()
+    };
+    let mut vec_env = VecEnv::with_envs(1, f.library.clone(), dataset, config).unwrap();
+    let mut recorder = TrajectoryRecorder::new(&out, 1);
+    run_episodes(&mut vec_env, &mut ForwardPolicy, &[0, 1], 0, &mut recorder).unwrap();
+    assert_eq!(recorder.written().len(), 2);
+    for dir in recorder.written() {
+        assert_eq!(dir.parent(), Some(out.as_path()), "{}", dir.display());
+        assert!(dir.join("trajectory.jsonl").is_file());
+    }
+    let beside: Vec<_> = std::fs::read_dir(parent.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(beside, ["out"], "nothing written beside --out");
+}

@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use habitat_assets::{
-    load_scene_with, FrameRule, LoadOptions, Scene, SceneFrame, SceneLighting, SceneMeta, SceneUp,
+    confined_relative, load_scene_with, FrameRule, LoadOptions, Scene, SceneFrame, SceneLighting,
+    SceneMeta, SceneUp,
 };
 
 use crate::body::{AgentConfig, SceneCollider};
@@ -77,7 +78,18 @@ pub fn render_lighting(lighting: SceneLighting) -> Lighting {
 /// Where the scene of `scene_id` lives under `scenes_dir`: `scenes_dir/scene_id` when it exists, else the
 /// two common layouts of the same scan name (`<scan>.glb` flat, `mp3d/<scan>/<scan>.glb`), so a dataset
 /// written for one layout runs against a directory in the other.
+///
+/// A `scene_id` that is absolute or climbs out with `..` is refused: the scene, and the navmesh cache written
+/// (and stale caches deleted) beside it, must stay inside `scenes_dir`.
 pub fn resolve_scene_path(scenes_dir: &Path, scene_id: &str) -> Result<PathBuf> {
+    let relative = confined_relative(Path::new(scene_id)).ok_or_else(|| {
+        EnvError::Invalid(format!(
+            "scene {scene_id:?}: scene_id must be a path inside the scenes directory {} (not absolute, \
+             no `..` above it)",
+            scenes_dir.display()
+        ))
+    })?;
+    let scene_id = relative.to_str().unwrap_or(scene_id);
     let direct = scenes_dir.join(scene_id);
     let file = scene_id.rsplit(['/', '\\']).next().unwrap_or(scene_id);
     let scan = file.rsplit_once('.').map_or(file, |(stem, _)| stem);
@@ -241,5 +253,26 @@ mod tests {
             err.contains("\"mp3d/nope/nope.glb\"") && err.contains("tried"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn scene_ids_outside_the_scenes_directory_are_refused() {
+        let parent = tempfile::tempdir().unwrap();
+        let scenes = parent.path().join("scenes");
+        std::fs::create_dir(&scenes).unwrap();
+        std::fs::write(parent.path().join("outside.glb"), b"x").unwrap();
+        let absolute = parent.path().join("outside.glb").display().to_string();
+        for id in [
+            "../outside.glb",
+            absolute.as_str(),
+            "mp3d/../../outside.glb",
+            "..",
+        ] {
+            let err = resolve_scene_path(&scenes, id).unwrap_err().to_string();
+            assert!(
+                err.contains("must be a path inside the scenes directory"),
+                "{id}: {err}"
+            );
+        }
     }
 }

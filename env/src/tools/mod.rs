@@ -4,5 +4,6 @@
 pub mod datagen;
 pub mod episode_gen;
 pub mod eval;
+pub mod names;
 pub mod rollout;
 pub mod split_inputs;

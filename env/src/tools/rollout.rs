@@ -17,6 +17,7 @@ use crate::measures::EpisodeMetrics;
 use crate::policy::{Policy, PolicyInput};
 use crate::render::{floor_levels, TopDownMap};
 use crate::task::{Observation, ResetInfo, ResetOptions, StepResult};
+use crate::tools::names::file_name_for_id;
 use crate::vec_env::VecEnv;
 
 /// The seed of one episode, from the run's seed and the episode id only (FNV-1a of the id, mixed with
@@ -279,22 +280,9 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> EnvError + '_ {
     }
 }
 
-/// Characters other than these are replaced in directory names made from episode ids.
-fn safe_name(id: &str) -> String {
-    id.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
 impl EpisodeObserver for TrajectoryRecorder {
     fn on_reset(&mut self, slot: usize, observation: &Observation, info: &ResetInfo) -> Result<()> {
-        let dir = self.dir.join(safe_name(&observation.episode_id));
+        let dir = self.dir.join(file_name_for_id(&observation.episode_id));
         std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
         let episode = &info.episode;
         let gif = if observation.rgb.is_some() {

@@ -146,15 +146,7 @@ pub struct FrameSettings {
     pub stop_radius: Option<f32>,
 }
 
-/// An id is safe as a directory name when it is plain ASCII without separators and does not start with '.'
-/// (which would also collide with the temp directories).
-pub fn is_safe_id(id: &str) -> bool {
-    !id.is_empty()
-        && !id.starts_with('.')
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
-}
+pub use crate::tools::names::is_safe_id;
 
 /// `frames/<key>/step_NNNN.jpg`, relative to the output root (the sample store root).
 pub fn frame_path(key: &str, step: usize) -> String {
@@ -507,13 +499,7 @@ mod tests {
     }
 
     #[test]
-    fn only_plain_ids_name_directories() {
-        for ok in ["1", "ep_2-b.c"] {
-            assert!(is_safe_id(ok), "{ok}");
-        }
-        for bad in ["", ".", "..", ".tmp-1", "a/b", "a\\b", "é"] {
-            assert!(!is_safe_id(bad), "{bad}");
-        }
+    fn frame_paths_name_the_key_and_step() {
         assert_eq!(frame_path("12", 7), "frames/12/step_0007.jpg");
     }
 }

@@ -2,7 +2,7 @@
 
 use std::collections::{BinaryHeap, VecDeque};
 
-use habitat_assets::Scene;
+use habitat_assets::{Aabb, Scene, MAX_WORLD_COORD};
 
 use super::{HeapItem, NavParams, NavSurface, DIRS, MAX_CLEARANCE, MOVES, NONE};
 use crate::body::{AgentConfig, SceneCollider};
@@ -149,6 +149,34 @@ impl Poly {
     }
 }
 
+/// The grid over `bounds`: cell centres on multiples of the cell size `c`, with two cells of margin on
+/// each side. Returns (origin x, origin z, nx, nz). Computed in f64 and checked before any cast, so bounds at
+/// 1e30 or infinity are an error rather than a count that saturates, wraps past [`MAX_COLUMNS`] and yields
+/// an empty grid.
+fn grid_of(bounds: &Aabb, c: f32) -> Result<(f32, f32, usize, usize)> {
+    let within = |v: f32| v.abs() <= MAX_WORLD_COORD;
+    if !bounds.min.iter().chain(&bounds.max).all(|&v| within(v)) {
+        return Err(EnvError::Invalid(format!(
+            "scene bounds {:?}..{:?} lie beyond the world limit of {MAX_WORLD_COORD} m per axis",
+            bounds.min, bounds.max
+        )));
+    }
+    // f32 as always (the cached surfaces of existing scenes stay valid); the counts are checked in f64
+    // before the cast.
+    let ox = ((bounds.min[0] / c).floor() - 2.0 - 0.5) * c;
+    let oz = ((bounds.min[2] / c).floor() - 2.0 - 0.5) * c;
+    let cells = |max: f32, o: f32| f64::from(((max - o) / c).ceil()) + 3.0;
+    let (fx, fz) = (cells(bounds.max[0], ox), cells(bounds.max[2], oz));
+    if fx * fz > MAX_COLUMNS as f64 {
+        return Err(EnvError::Invalid(format!(
+            "scene footprint {:.1} x {:.1} m needs {fx} x {fz} cells of {c} m, more than {MAX_COLUMNS}",
+            bounds.size()[0],
+            bounds.size()[2]
+        )));
+    }
+    Ok((ox, oz, fx as usize, fz as usize))
+}
+
 impl NavSurface {
     /// Builds the surface of `scene` for an agent of `agent`'s radius, height and step.
     pub fn build(scene: &Scene, agent: &AgentConfig, params: &NavParams) -> Result<NavSurface> {
@@ -161,18 +189,7 @@ impl NavSurface {
                 "scene has no geometry to build a navigable surface from".into(),
             ));
         }
-        // Cell centres on multiples of the cell size, with two cells of margin on each side.
-        let ox = ((bounds.min[0] / c).floor() - 2.0 - 0.5) * c;
-        let oz = ((bounds.min[2] / c).floor() - 2.0 - 0.5) * c;
-        let nx = ((bounds.max[0] - ox) / c).ceil() as usize + 3;
-        let nz = ((bounds.max[2] - oz) / c).ceil() as usize + 3;
-        if nx.saturating_mul(nz) > MAX_COLUMNS {
-            return Err(EnvError::Invalid(format!(
-                "scene footprint {:.1} x {:.1} m needs {nx} x {nz} cells of {c} m, more than {MAX_COLUMNS}",
-                bounds.size()[0],
-                bounds.size()[2]
-            )));
-        }
+        let (ox, oz, nx, nz) = grid_of(&bounds, c)?;
         let mut surface = NavSurface {
             agent: *agent,
             params: *params,
@@ -541,7 +558,29 @@ impl NavSurface {
 
 #[cfg(test)]
 mod tests {
-    use super::{crossing_pattern, Crossing::*, MOVES};
+    use super::{crossing_pattern, grid_of, Crossing::*, MAX_COLUMNS, MOVES};
+    use habitat_assets::Aabb;
+
+    fn aabb(min: [f32; 3], max: [f32; 3]) -> Aabb {
+        Aabb { min, max }
+    }
+
+    #[test]
+    fn grids_of_absurd_bounds_are_errors_not_wrapped_counts() {
+        let (_, _, nx, nz) = grid_of(&aabb([0.0; 3], [10.0, 3.0, 8.0]), 0.05).unwrap();
+        assert_eq!((nx, nz), (206, 166));
+        for far in [3e4, 1e30, f32::INFINITY, f32::NAN] {
+            let err = grid_of(&aabb([0.0; 3], [far, 3.0, 8.0]), 0.05)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("world limit"), "{far}: {err}");
+        }
+        // Inside the world but too many cells for the cap: named, not wrapped.
+        let err = grid_of(&aabb([-9000.0, 0.0, -9000.0], [9000.0, 3.0, 9000.0]), 0.05)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(&format!("more than {MAX_COLUMNS}")), "{err}");
+    }
 
     #[test]
     fn crossing_patterns_follow_the_segment() {
