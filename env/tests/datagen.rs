@@ -555,3 +555,32 @@ fn a_stop_radius_cuts_the_gt_where_the_goal_is_close_and_the_expert_stops_there(
     .to_string();
     assert!(err.contains("--stop-radius"), "{err}");
 }
+
+/// A gt trajectory with an action datagen cannot replay (LOOK_UP) is skipped and reported, not the end of
+/// the run: with it alone the run finishes with an empty store, beside a good one the good one is written.
+#[test]
+fn a_gt_action_that_cannot_be_replayed_skips_only_its_trajectory() {
+    let mut input = input();
+    let (_, dataset, _) = shared();
+    let id0 = dataset.episode(0).unwrap().episode_id.key();
+    input.actions.insert(
+        id0.clone(),
+        vec![Action::LookUp, Action::MoveForward, Action::Stop],
+    );
+    for (selection, trajectories) in [(&[0][..], 0), (&[0, 3][..], 1)] {
+        let dir = tempfile::tempdir().unwrap();
+        let stats = run(
+            &input,
+            selection,
+            dir.path(),
+            &small(MemorySampler::UNIFORM),
+            4096,
+        );
+        assert_eq!((stats.trajectories, stats.skipped), (trajectories, 1));
+        assert_eq!(stats.skipped_by_reason.get("bad_actions"), Some(&1));
+        let reason = &stats.skipped_trajectories[0];
+        assert_eq!(reason.episode_id, id0);
+        assert!(reason.reason.contains("LOOK_UP"), "{}", reason.reason);
+        assert_eq!(all_samples(dir.path()).is_empty(), trajectories == 0);
+    }
+}

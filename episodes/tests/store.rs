@@ -288,3 +288,14 @@ mod fuzz {
         }
     }
 }
+
+/// A writer that received nothing still leaves a store readers accept (empty), e.g. when a run skipped
+/// every record.
+#[test]
+fn a_finished_writer_without_samples_leaves_an_empty_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = SampleStoreWriter::open(dir.path()).unwrap();
+    assert_eq!(w.finish().unwrap(), 0);
+    let store = SampleStore::open(dir.path()).unwrap();
+    assert!(store.is_empty());
+}

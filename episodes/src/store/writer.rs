@@ -112,8 +112,13 @@ impl SampleStoreWriter {
     }
 
     /// Commits what is buffered and returns the total number of samples in the store.
+    /// A store that received no sample still gets its (empty) manifest: a run whose every record was skipped
+    /// leaves a valid empty store, not a directory that readers refuse.
     pub fn finish(mut self) -> Result<u64> {
         self.flush()?;
+        if !Manifest::path(&self.root).is_file() {
+            self.manifest.write(&self.root)?;
+        }
         Ok(self.len())
     }
 }
