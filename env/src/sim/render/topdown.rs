@@ -266,13 +266,19 @@ impl TopDownMap {
         write_png_atomic(path, |w| self.image.write_to(w, ImageFormat::Png))
     }
 
-    /// Paints the capsule of radius `half` around segment a-b.
+    /// Paints the capsule of radius `half` around segment a-b. The segment is first clipped to the image
+    /// (plus the capsule's reach) and each row scans only the columns the capsule can cover, so the cost
+    /// follows the segment's length inside the image, not its bounding box (a path crossing a map
+    /// diagonally, or from 1e30 to -1e30, used to scan every pixel once per segment).
     fn paint(&mut self, a: [f32; 2], b: [f32; 2], half: f32, colour: [u8; 3]) {
+        let reach = half + 1.0;
+        let (w, h) = (self.width() as f32, self.height() as f32);
+        let Some((a, b)) = clip_segment(a, b, [-reach, -reach], [w + reach, h + reach]) else {
+            return;
+        };
         let ab = [b[0] - a[0], b[1] - a[1]];
         let len2 = ab[0] * ab[0] + ab[1] * ab[1];
-        let centre = [(a[0] + b[0]) * 0.5, (a[1] + b[1]) * 0.5];
-        let reach = 0.5 * len2.sqrt() + half + 1.0;
-        self.paint_by_distance(centre, reach, colour, |q| {
+        let sdf = |q: [f32; 2]| {
             let t = if len2 > 0.0 {
                 (((q[0] - a[0]) * ab[0] + (q[1] - a[1]) * ab[1]) / len2).clamp(0.0, 1.0)
             } else {
@@ -280,7 +286,40 @@ impl TopDownMap {
             };
             let d = [q[0] - a[0] - t * ab[0], q[1] - a[1] - t * ab[1]];
             (d[0] * d[0] + d[1] * d[1]).sqrt() - half
-        });
+        };
+        let (wi, hi) = (self.width() as i64, self.height() as i64);
+        let y0 = ((a[1].min(b[1]) - reach).floor() as i64).max(0);
+        let y1 = ((a[1].max(b[1]) + reach).ceil() as i64).min(hi - 1);
+        for py in y0..=y1 {
+            // The part of the segment within `reach` of this row's centres, widened by `reach`.
+            let yc = py as f32 + 0.5;
+            let (t0, t1) = if ab[1].abs() > f32::EPSILON {
+                let (ta, tb) = ((yc - reach - a[1]) / ab[1], (yc + reach - a[1]) / ab[1]);
+                (ta.min(tb).max(0.0), ta.max(tb).min(1.0))
+            } else {
+                (0.0, 1.0)
+            };
+            if t0 > t1 {
+                continue;
+            }
+            let (xa, xb) = (a[0] + t0 * ab[0], a[0] + t1 * ab[0]);
+            let x0 = ((xa.min(xb) - reach).floor() as i64).max(0);
+            let x1 = ((xa.max(xb) + reach).ceil() as i64).min(wi - 1);
+            for px in x0..=x1 {
+                self.blend(px as u32, py as u32, sdf([px as f32 + 0.5, yc]), colour);
+            }
+        }
+    }
+
+    /// Blends `colour` into one pixel by its coverage from a signed distance (pixels).
+    fn blend(&mut self, px: u32, py: u32, distance: f32, colour: [u8; 3]) {
+        let cov = (0.5 - distance).clamp(0.0, 1.0);
+        if cov > 0.0 {
+            let p = self.image.get_pixel_mut(px, py);
+            for (c, t) in p.0.iter_mut().zip(colour) {
+                *c = (*c as f32 * (1.0 - cov) + t as f32 * cov + 0.5) as u8;
+            }
+        }
     }
 
     /// Blends `colour` into pixels within `reach` of `centre` by coverage from a signed distance (pixels).
@@ -298,19 +337,53 @@ impl TopDownMap {
         let y1 = ((centre[1] + reach).ceil() as i64).min(h - 1);
         for py in y0..=y1 {
             for px in x0..=x1 {
-                let cov = (0.5 - sdf([px as f32 + 0.5, py as f32 + 0.5])).clamp(0.0, 1.0);
-                if cov > 0.0 {
-                    let p = self.image.get_pixel_mut(px as u32, py as u32);
-                    for (c, t) in p.0.iter_mut().zip(colour) {
-                        *c = (*c as f32 * (1.0 - cov) + t as f32 * cov + 0.5) as u8;
-                    }
-                }
+                let d = sdf([px as f32 + 0.5, py as f32 + 0.5]);
+                self.blend(px as u32, py as u32, d, colour);
             }
         }
     }
 }
 
 /// Sutherland-Hodgman against axis-aligned half-spaces `sign * p[axis] + offset >= 0`.
+/// The part of segment a-b inside the rectangle `lo`..`hi` (Liang-Barsky), or None. Non-finite ends give None.
+fn clip_segment(
+    a: [f32; 2],
+    b: [f32; 2],
+    lo: [f32; 2],
+    hi: [f32; 2],
+) -> Option<([f32; 2], [f32; 2])> {
+    if !a.iter().chain(&b).all(|v| v.is_finite()) {
+        return None;
+    }
+    let d = [b[0] - a[0], b[1] - a[1]];
+    let (mut t0, mut t1) = (0.0f32, 1.0f32);
+    for k in 0..2 {
+        for (p, q) in [(-d[k], a[k] - lo[k]), (d[k], hi[k] - a[k])] {
+            if p == 0.0 {
+                if q < 0.0 {
+                    return None;
+                }
+            } else {
+                let r = q / p;
+                if p < 0.0 {
+                    t0 = t0.max(r);
+                } else {
+                    t1 = t1.min(r);
+                }
+            }
+        }
+    }
+    // An end inside stays bit-identical (a + (b - a) need not round to b).
+    let at = |t: f32, end: [f32; 2], whole: f32| {
+        if t == whole {
+            end
+        } else {
+            [a[0] + t * d[0], a[1] + t * d[1]]
+        }
+    };
+    (t0 <= t1).then(|| (at(t0, a, 0.0), at(t1, b, 1.0)))
+}
+
 fn clip_polygon(tri: &[[f32; 3]; 3], planes: &[(usize, f32, f32)]) -> Vec<[f32; 3]> {
     let mut poly = tri.to_vec();
     for &(axis, sign, offset) in planes {
@@ -336,4 +409,86 @@ fn clip_polygon(tri: &[[f32; 3]; 3], planes: &[(usize, f32, f32)]) -> Vec<[f32; 
         }
     }
     poly
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use habitat_assets::Scene;
+
+    impl TopDownMap {
+        /// The capsule painted by scanning its whole bounding box: what `paint` did before clipping.
+        fn paint_full_scan(&mut self, a: [f32; 2], b: [f32; 2], half: f32, colour: [u8; 3]) {
+            let ab = [b[0] - a[0], b[1] - a[1]];
+            let len2 = ab[0] * ab[0] + ab[1] * ab[1];
+            let centre = [(a[0] + b[0]) * 0.5, (a[1] + b[1]) * 0.5];
+            let reach = 0.5 * len2.sqrt() + half + 1.0;
+            self.paint_by_distance(centre, reach, colour, |q| {
+                let t = if len2 > 0.0 {
+                    (((q[0] - a[0]) * ab[0] + (q[1] - a[1]) * ab[1]) / len2).clamp(0.0, 1.0)
+                } else {
+                    0.0
+                };
+                let d = [q[0] - a[0] - t * ab[0], q[1] - a[1] - t * ab[1]];
+                (d[0] * d[0] + d[1] * d[1]).sqrt() - half
+            });
+        }
+    }
+
+    fn blank() -> TopDownMap {
+        let data = SceneRenderData::new(&Scene::default());
+        TopDownMap::new(&data, [0.0, 0.0], [3.0, 2.0], 0.01, (0.0, 1.0)).unwrap()
+    }
+
+    #[test]
+    fn clipped_painting_matches_the_full_scan() {
+        let segments = [
+            ([10.5, 20.25], [250.0, 180.0]),
+            ([-50.0, -40.0], [400.0, 30.0]),
+            ([100.0, 100.0], [100.0, 100.0]),
+            ([5.0, 150.0], [295.0, 150.5]),
+            // Far ends (clipped) but short enough that the full scan's f32 projection is still exact.
+            ([150.0, -300.0], [151.0, 500.0]),
+            ([-10.0, 5.0], [-2.0, 190.0]),
+        ];
+        for (a, b) in segments {
+            for half in [0.5, 1.5, 3.0] {
+                let (mut fast, mut slow) = (blank(), blank());
+                fast.paint(a, b, half, [200, 40, 40]);
+                slow.paint_full_scan(a, b, half, [200, 40, 40]);
+                let worst = fast
+                    .image
+                    .as_raw()
+                    .iter()
+                    .zip(slow.image.as_raw())
+                    .map(|(x, y)| x.abs_diff(*y))
+                    .max();
+                // Clipped ends may round differently by a last bit: at most one level of one channel.
+                assert!(worst <= Some(1), "{a:?}-{b:?} half {half}: {worst:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_path_of_thousands_of_far_points_draws_quickly() {
+        // 2000 x 2000 pixels: scanning every pixel per segment (as before) would take minutes.
+        let data = SceneRenderData::new(&Scene::default());
+        let mut map = TopDownMap::new(&data, [0.0, 0.0], [20.0, 20.0], 0.01, (0.0, 1.0)).unwrap();
+        for far in [1e30f32, 1e4] {
+            let points: Vec<[f32; 3]> = (0..4096)
+                .map(|i| {
+                    let s = if i % 2 == 0 { far } else { -far };
+                    [s, 0.0, if i % 4 < 2 { s } else { -s }]
+                })
+                .collect();
+            let start = std::time::Instant::now();
+            map.draw_path(&points, [40, 200, 70], 3.0);
+            assert!(
+                start.elapsed().as_secs_f32() < 10.0,
+                "{far}: {:?}",
+                start.elapsed()
+            );
+        }
+        assert!(map.image.pixels().any(|p| p.0 == [40, 200, 70]));
+    }
 }
