@@ -690,3 +690,58 @@ fn navmesh_cache_is_written_reused_and_rebuilt_when_the_scene_changes() {
     let (_, outcome) = PathFinder::load_or_build(&path, &scene, &agent, &params).unwrap();
     assert!(matches!(outcome, CacheOutcome::Loaded(_)), "{outcome:?}");
 }
+
+/// The navmesh cache reader on damaged files: any bytes replaced, or the file cut, give an error or a
+/// surface, never a panic, and a grid larger than the bytes present is never allocated.
+mod cache_fuzz {
+    use super::*;
+    use env::nav::cache::{decode, encode};
+    use env::nav::surface::NavSurface;
+    use proptest::prelude::*;
+    use std::sync::OnceLock;
+
+    fn encoded() -> &'static [u8] {
+        static BYTES: OnceLock<Vec<u8>> = OnceLock::new();
+        BYTES.get_or_init(|| {
+            let scene = Builder::default()
+                .floor([0.0, 2.0], [0.0, 2.0])
+                .ceiling(2.5)
+                .scene();
+            let surface =
+                NavSurface::build(&scene, &AgentConfig::r2r(), &NavParams::default()).unwrap();
+            encode(&surface)
+        })
+    }
+
+    #[test]
+    fn a_huge_declared_grid_is_refused_before_allocating() {
+        // nx and nz follow the magic and the version: 2^32 columns need 16 GiB of offsets, 2^64 overflow.
+        for (side, want) in [(1u32 << 16, "truncated"), (u32::MAX, "overflow")] {
+            let mut bytes = encoded().to_vec();
+            bytes[12..16].copy_from_slice(&side.to_le_bytes());
+            bytes[16..20].copy_from_slice(&side.to_le_bytes());
+            let err = decode(&bytes, &AgentConfig::r2r(), &NavParams::default()).unwrap_err();
+            assert!(err.contains(want), "{side}: {err}");
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn damaged_caches_never_panic(
+            flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..6),
+            cut in any::<Option<usize>>(),
+        ) {
+            let mut bytes = encoded().to_vec();
+            for (at, v) in flips {
+                let n = bytes.len();
+                bytes[at % n] = v;
+            }
+            if let Some(cut) = cut {
+                bytes.truncate(cut % (bytes.len() + 1));
+            }
+            let _ = decode(&bytes, &AgentConfig::r2r(), &NavParams::default());
+        }
+    }
+}

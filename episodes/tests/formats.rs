@@ -442,3 +442,88 @@ fn synthetic_rxr_files_are_valid_and_round_trip() {
     assert_eq!(EpisodeDataset::load(&out).unwrap(), d);
     assert_eq!(d.stats().roles.get("follower"), Some(&50));
 }
+
+/// The episode file, built here: a reference path of 40k points at +-1e30 (and one far point in a
+/// small path) is refused at load, naming the file, the episode and the field, before anything draws it.
+#[test]
+fn absurd_reference_paths_are_refused_at_load() {
+    let text = std::fs::read_to_string(fixture("r2r/val_seen/val_seen.json")).unwrap();
+    let mut value: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let far: Vec<serde_json::Value> = (0..40_000)
+        .map(|i| serde_json::json!([if i % 2 == 0 { 1e30 } else { -1e30 }, 0.0, 1e30]))
+        .collect();
+    let cases = [
+        (
+            serde_json::Value::Array(far),
+            "reference_path",
+            "more than 4096",
+        ),
+        (
+            serde_json::json!([[0.0, 0.0, 0.0], [3e4, 0.0, 0.0]]),
+            "reference_path[1]",
+            "world limit",
+        ),
+    ];
+    for (path, field, why) in cases {
+        value["episodes"][1]["reference_path"] = path;
+        let file = dir.path().join("far.json.gz");
+        episodes::file::write_json(&file, &value).unwrap();
+        let err = EpisodeDataset::load(&file).unwrap_err().to_string();
+        assert!(
+            err.contains("far.json.gz")
+                && err.contains("episode 2")
+                && err.contains(field)
+                && err.contains(why),
+            "{err}"
+        );
+    }
+}
+
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// `bytes` with some replaced, written as `name` in a fresh directory.
+    fn mutated(name: &str, bytes: &[u8], flips: &[(usize, u8)]) -> (tempfile::TempDir, PathBuf) {
+        let mut bytes = bytes.to_vec();
+        for &(at, v) in flips {
+            let n = bytes.len();
+            bytes[at % n] = v;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        (dir, path)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Episode and gt files with bytes replaced: an error naming the file or a dataset, never a panic.
+        #[test]
+        fn mutated_episode_and_gt_files_never_panic(
+            flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..8),
+        ) {
+            let episodes = std::fs::read(fixture("r2r/val_seen/val_seen.json")).unwrap();
+            let (_d, path) = mutated("e.json", &episodes, &flips);
+            if let Err(e) = EpisodeDataset::load(&path) {
+                prop_assert!(e.to_string().contains("e.json"), "{}", e);
+            }
+            let gt = std::fs::read(fixture("r2r/val_seen/val_seen_gt.json")).unwrap();
+            let (_d, path) = mutated("g.json", &gt, &flips);
+            if let Err(e) = GroundTruth::load(&path) {
+                prop_assert!(e.to_string().contains("g.json"), "{}", e);
+            }
+        }
+
+        /// Arbitrary bytes named `.json.gz`: an error, never a panic.
+        #[test]
+        fn arbitrary_gzip_bytes_never_panic(tail in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let mut bytes = vec![0x1f, 0x8b, 8, 0];
+            bytes.extend(tail);
+            let (_d, path) = mutated("a.json.gz", &bytes, &[]);
+            let _ = EpisodeDataset::load(&path);
+        }
+    }
+}
