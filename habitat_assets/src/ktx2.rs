@@ -91,8 +91,9 @@ struct Level {
 }
 
 /// Checks every size and offset of a KTX2 header against the bytes present and the limits above, so that
-/// `basisu` (which adds and multiplies them unchecked) only ever sees a consistent file. Err names the field.
-pub(crate) fn check_header(bytes: &[u8]) -> Result<(), String> {
+/// `basisu` (which adds and multiplies them unchecked) only ever sees a consistent file. Returns level 0's
+/// width and height; Err names the field.
+pub(crate) fn check_header(bytes: &[u8]) -> Result<(u32, u32), String> {
     let file_len = bytes.len() as u64;
     if !bytes.starts_with(KTX2_MAGIC) || file_len < HEADER_BYTES {
         return Err(format!(
@@ -168,7 +169,7 @@ pub(crate) fn check_header(bytes: &[u8]) -> Result<(), String> {
     if scheme == SCHEME_BASIS_LZ {
         check_basis_lz(bytes, sgd_offset, sgd_length, &levels, u64::from(faces))?;
     }
-    Ok(())
+    Ok((width, height))
 }
 
 /// The BasisLZ global data: its header, one image descriptor per (level, face), the three codebook

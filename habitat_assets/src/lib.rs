@@ -38,5 +38,6 @@ pub use scene::{Aabb, Material, Mesh, Scene, Texture, MAX_WORLD_COORD};
 pub mod limits {
     pub use crate::accessor::{MAX_DECODED_ELEMENTS, MAX_VIEWLESS_ELEMENTS};
     pub use crate::ktx2::{MAX_TEXTURE_PIXELS, MAX_TEXTURE_SIDE};
+    pub use crate::load::MAX_SCENE_TEXELS;
     pub use crate::scene::MAX_WORLD_COORD;
 }

@@ -23,6 +23,7 @@ use crate::frame::SceneFrame;
 use crate::fsutil::confined_relative;
 use crate::glb;
 use crate::ktx2;
+use crate::ktx2::MAX_TEXTURE_PIXELS;
 use crate::lighting::{lighting_from_extras, SceneLighting};
 use crate::scene::{Material, Mesh, Scene, Texture, MAX_WORLD_COORD};
 
@@ -49,6 +50,12 @@ pub struct LoadOptions {
     /// The file's axes (default: habitat's, up +Z, front +Y).
     pub frame: SceneFrame,
 }
+
+/// Upper bound on the texels of all images decoded from one file (2^30: 4 GiB of RGBA8, above the few
+/// hundred million of the largest textured scans). Each image is also held to
+/// [`MAX_TEXTURE_PIXELS`](crate::limits::MAX_TEXTURE_PIXELS); both are checked from the image's header,
+/// before it is decoded, so a small file naming large images many times cannot ask for more.
+pub const MAX_SCENE_TEXELS: u64 = 1 << 30;
 
 /// Required extensions whose meaning does not affect what we read (geometry, base color, UVs).
 const IGNORABLE_REQUIRED: &[&str] = &[
@@ -479,6 +486,10 @@ struct SceneBuilder<'a> {
     budget: accessor::Budget,
     materials: HashMap<Option<usize>, usize>,
     images: HashMap<usize, usize>,
+    /// Textures of external files by URI: images naming the same file share one decoded texture.
+    by_uri: HashMap<String, usize>,
+    /// What is left of [`MAX_SCENE_TEXELS`].
+    texels_left: u64,
 }
 
 impl<'a> SceneBuilder<'a> {
@@ -492,6 +503,8 @@ impl<'a> SceneBuilder<'a> {
             budget: accessor::Budget::default(),
             materials: HashMap::new(),
             images: HashMap::new(),
+            by_uri: HashMap::new(),
+            texels_left: MAX_SCENE_TEXELS,
         }
     }
 
@@ -784,9 +797,25 @@ impl<'a> SceneBuilder<'a> {
                     })?
                     .to_vec()
             }
-            (None, Some(uri)) => read_uri(uri, self.base_dir, self.path)?,
+            (None, Some(uri)) => {
+                if let Some(&t) = self.by_uri.get(uri) {
+                    self.images.insert(image_index, t);
+                    return Ok(t);
+                }
+                read_uri(uri, self.base_dir, self.path)?
+            }
             (None, None) => return Err(err("has neither a uri nor a bufferView".into())),
         };
+        let (width, height) = image_dimensions(&bytes).map_err(&err)?;
+        let texels = u64::from(width) * u64::from(height);
+        if texels > MAX_TEXTURE_PIXELS || texels > self.texels_left {
+            return Err(err(format!(
+                "{width}x{height} texels exceed the limit of {MAX_TEXTURE_PIXELS} per image or what is left \
+                 ({}) of {MAX_SCENE_TEXELS} per file",
+                self.texels_left
+            )));
+        }
+        self.texels_left -= texels;
         let decoded = if bytes.starts_with(ktx2::KTX2_MAGIC) {
             ktx2::decode(&bytes).map_err(|e| {
                 err(format!(
@@ -808,8 +837,29 @@ impl<'a> SceneBuilder<'a> {
         self.scene.textures.push(decoded);
         let id = self.scene.textures.len() - 1;
         self.images.insert(image_index, id);
+        if let (None, Some(uri)) = (&image.buffer_view, &image.uri) {
+            self.by_uri.insert(uri.clone(), id);
+        }
         Ok(id)
     }
+}
+
+/// An image's width and height from its header (KTX2, or any format the `image` crate reads), without
+/// decoding its texels.
+fn image_dimensions(bytes: &[u8]) -> Result<(u32, u32), String> {
+    if bytes.starts_with(ktx2::KTX2_MAGIC) {
+        return ktx2::check_header(bytes).map_err(|e| {
+            format!(
+                "cannot decode its KTX2 / Basis Universal data ({}): {e}",
+                ktx2::EXTENSION
+            )
+        });
+    }
+    image::ImageReader::new(std::io::Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| format!("cannot read its header ({e})"))?
+        .into_dimensions()
+        .map_err(|e| format!("cannot decode ({e})"))
 }
 
 /// KHR_texture_transform as `uv' = T * R * S * uv`.

@@ -164,3 +164,86 @@ proptest! {
         let _ = load_scene_from_bytes(&bytes, Path::new("/nonexistent/scene.glb"));
     }
 }
+
+/// CRC-32 (IEEE) of PNG chunk type and data.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// A PNG that declares `width` x `height` RGBA8 in its IHDR and holds no pixel data (an empty IDAT).
+fn png_header(width: u32, height: u32) -> Vec<u8> {
+    let mut ihdr = b"IHDR".to_vec();
+    ihdr.extend_from_slice(&width.to_be_bytes());
+    ihdr.extend_from_slice(&height.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 6, 0, 0, 0]);
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend_from_slice(&13u32.to_be_bytes());
+    png.extend_from_slice(&ihdr);
+    png.extend_from_slice(&crc32(&ihdr).to_be_bytes());
+    for empty in [b"IDAT", b"IEND"] {
+        png.extend_from_slice(&0u32.to_be_bytes());
+        png.extend_from_slice(empty);
+        png.extend_from_slice(&crc32(empty).to_be_bytes());
+    }
+    png
+}
+
+/// The triangle textured by `images` image entries, each naming `uri`.
+fn textured(images: usize, uri: &str) -> String {
+    let materials: Vec<String> = (0..images)
+        .map(|i| format!(r#"{{"pbrMetallicRoughness": {{"baseColorTexture": {{"index": {i}}}}}}}"#))
+        .collect();
+    let textures: Vec<String> = (0..images)
+        .map(|i| format!(r#"{{"source": {i}}}"#))
+        .collect();
+    let image_list = vec![format!(r#"{{"uri": "{uri}"}}"#); images];
+    let prims: Vec<String> = (0..images)
+        .map(|i| format!(r#"{{"attributes": {{"POSITION": 0}}, "material": {i}}}"#))
+        .collect();
+    format!(
+        r#"{{"asset": {{"version": "2.0"}},
+        "buffers": [{{"uri": "buf.bin", "byteLength": 52}}],
+        "bufferViews": [{{"buffer": 0, "byteLength": 36}}],
+        "accessors": [{{"bufferView": 0, "componentType": 5126, "count": 3, "type": "VEC3"}}],
+        "materials": [{}], "textures": [{}], "images": [{}],
+        "meshes": [{{"name": "m", "primitives": [{}]}}],
+        "nodes": [{{"mesh": 0}}], "scenes": [{{"nodes": [0]}}], "scene": 0}}"#,
+        materials.join(","),
+        textures.join(","),
+        image_list.join(","),
+        prims.join(",")
+    )
+}
+
+#[test]
+fn images_naming_one_file_share_its_texture_and_huge_images_are_refused_from_the_header() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut small = Vec::new();
+    image::RgbaImage::new(4, 4)
+        .write_to(
+            &mut std::io::Cursor::new(&mut small),
+            image::ImageFormat::Png,
+        )
+        .unwrap();
+    std::fs::write(dir.path().join("tex.png"), small).unwrap();
+    let scene = load(dir.path(), &textured(64, "tex.png")).unwrap();
+    assert_eq!((scene.materials.len(), scene.textures.len()), (64, 1));
+    // 2^20 x 2^20 texels declared by a 57-byte file: refused before decoding, naming file and image.
+    std::fs::write(dir.path().join("huge.png"), png_header(1 << 20, 1 << 20)).unwrap();
+    let e = err_text(load(dir.path(), &textured(1, "huge.png")));
+    assert!(
+        e.contains("scene.gltf: image 0") && e.contains("1048576x1048576 texels exceed"),
+        "{e}"
+    );
+}
