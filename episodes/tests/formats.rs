@@ -497,8 +497,18 @@ mod fuzz {
         (dir, path)
     }
 
+    /// 64 cases from a random seed in CI; `PROPTEST_CASES=N` runs N instead (and `PROPTEST_RNG_SEED=S` replays
+    /// a run), e.g. overnight: `PROPTEST_CASES=1000000 cargo test -p habitat_assets -p episodes -p env never_panic`.
+    fn fuzz_config() -> ProptestConfig {
+        let mut config = ProptestConfig::default();
+        if std::env::var_os("PROPTEST_CASES").is_none() {
+            config.cases = 64;
+        }
+        config
+    }
+
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(64))]
+        #![proptest_config(fuzz_config())]
 
         /// Episode and gt files with bytes replaced: an error naming the file or a dataset, never a panic.
         #[test]

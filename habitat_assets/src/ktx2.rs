@@ -127,12 +127,14 @@ pub(crate) fn check_header(bytes: &[u8]) -> Result<(u32, u32), String> {
         field(52)?.into(),
         file_len,
     )?;
+    let (kvd_offset, kvd_length) = (u64::from(field(56)?), u64::from(field(60)?));
     check_range(
         "the key/value data (kvdByteOffset/Length)",
-        field(56)?.into(),
-        field(60)?.into(),
+        kvd_offset,
+        kvd_length,
         file_len,
     )?;
+    check_key_values(bytes, kvd_offset, kvd_offset + kvd_length)?;
     let (sgd_offset, sgd_length) = (u64_at(bytes, 64)?, u64_at(bytes, 72)?);
     check_range(
         "the supercompression global data (sgdByteOffset/Length)",
@@ -170,6 +172,28 @@ pub(crate) fn check_header(bytes: &[u8]) -> Result<(u32, u32), String> {
         check_basis_lz(bytes, sgd_offset, sgd_length, &levels, u64::from(faces))?;
     }
     Ok((width, height))
+}
+
+/// Walks the key/value entries as `basisu` does (a u32 length, the entry, padding to 4 bytes) and refuses
+/// an entry whose padding runs past `end`: that crate then subtracts past zero and reads out of bounds.
+/// An entry `basisu` would stop at (too short, longer than what is left) ends the walk, as there.
+fn check_key_values(bytes: &[u8], start: u64, end: u64) -> Result<(), String> {
+    let mut p = start;
+    while end - p > 4 {
+        let len = u64::from(u32_at(bytes, p)?);
+        p += 4;
+        if len < 2 || end - p < len {
+            return Ok(());
+        }
+        p += len;
+        p += (4 - (p & 3)) & 3;
+        if p > end {
+            return Err(format!(
+                "a key/value entry padded to byte {p} runs past the key/value data (kvdByteOffset + kvdByteLength = {end})"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The BasisLZ global data: its header, one image descriptor per (level, face), the three codebook
@@ -288,6 +312,12 @@ mod tests {
     }
 
     #[test]
+    fn a_key_value_entry_padded_past_its_block_is_refused() {
+        // The case proptest found: kvdByteLength 35 leaves the last entry's padding outside the block.
+        refused(&with_u32(ETC1S, 60, 35), "key/value entry padded");
+    }
+
+    #[test]
     fn huge_dimensions_are_refused() {
         let wide = with_u32(&with_u32(ETC1S, 20, 65536), 24, 65536);
         refused(&wide, "65536x65536");
@@ -297,8 +327,18 @@ mod tests {
         refused(&with_u32(ETC1S, 40, 1 << 20), "levelCount");
     }
 
+    /// 64 cases from a random seed in CI; `PROPTEST_CASES=N` runs N instead (and `PROPTEST_RNG_SEED=S` replays
+    /// a run), e.g. overnight: `PROPTEST_CASES=1000000 cargo test -p habitat_assets -p episodes -p env never_panic`.
+    fn fuzz_config() -> ProptestConfig {
+        let mut config = ProptestConfig::default();
+        if std::env::var_os("PROPTEST_CASES").is_none() {
+            config.cases = 64;
+        }
+        config
+    }
+
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(64))]
+        #![proptest_config(fuzz_config())]
 
         /// Any header field set to anything: an error or a texture, never a panic.
         #[test]
