@@ -154,6 +154,7 @@ pub fn load_scene_from_bytes_with(
         message,
     })?;
     reject_sourceless_textures(&root, path)?;
+    check_position_indices(&root).map_err(gltf_err)?;
     fill_missing_position_bounds(&mut root);
 
     let document = gltf::Document::from_json(root).map_err(|e| gltf_err(validation_message(e)))?;
@@ -209,6 +210,25 @@ fn frame_matrix(frame: &SceneFrame) -> Mat4 {
         }
     }
     m
+}
+
+/// Every POSITION names an existing accessor. Checked before the `gltf` validator, whose primitive hook
+/// indexes the accessors with it unchecked (a panic on a bad index).
+fn check_position_indices(root: &json::Root) -> Result<(), String> {
+    for (m, mesh) in root.meshes.iter().enumerate() {
+        for (p, prim) in mesh.primitives.iter().enumerate() {
+            if let Some(i) = prim.attributes.get(&Checked::Valid(Semantic::Positions)) {
+                if i.value() >= root.accessors.len() {
+                    return Err(format!(
+                        "meshes[{m}].primitives[{p}].attributes.POSITION: accessor {} does not exist ({} accessors)",
+                        i.value(),
+                        root.accessors.len()
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The spec requires `min`/`max` on POSITION accessors and the `gltf` validator enforces it, but some

@@ -257,3 +257,17 @@ fn images_naming_one_file_share_its_texture_and_huge_images_are_refused_from_the
         "{e}"
     );
 }
+
+/// The case the fuzz test found: a POSITION naming a missing accessor panicked inside the `gltf` crate's
+/// validator; now it is an error naming the mesh, primitive and accessor.
+#[test]
+fn a_position_naming_a_missing_accessor_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = gltf("buf.bin", 1, 0, 3, 0.0).replace(r#""POSITION": 0"#, r#""POSITION": 7"#);
+    let e = err_text(load(dir.path(), &text));
+    assert!(
+        e.contains("scene.gltf")
+            && e.contains("meshes[0].primitives[0].attributes.POSITION: accessor 7"),
+        "{e}"
+    );
+}
