@@ -689,6 +689,20 @@ fn navmesh_cache_is_written_reused_and_rebuilt_when_the_scene_changes() {
     );
     let (_, outcome) = PathFinder::load_or_build(&path, &scene, &agent, &params).unwrap();
     assert!(matches!(outcome, CacheOutcome::Loaded(_)), "{outcome:?}");
+
+    // A cache name is predictable: one planted as a link to /dev/zero is not read (it would never end) but
+    // rebuilt over, replacing the link.
+    #[cfg(unix)]
+    {
+        std::fs::remove_file(&new_cache).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", &new_cache).unwrap();
+        let (_, outcome) = PathFinder::load_or_build(&path, &scene, &agent, &params).unwrap();
+        assert!(
+            matches!(outcome, CacheOutcome::Rebuilt { ref reason, .. } if reason.contains("not a regular file")),
+            "{outcome:?}"
+        );
+        assert!(!std::fs::symlink_metadata(&new_cache).unwrap().is_symlink());
+    }
 }
 
 /// The navmesh cache reader on damaged files: any bytes replaced, or the file cut, give an error or a

@@ -52,6 +52,15 @@ pub fn read_bytes(path: &Path) -> Result<Vec<u8>> {
 
 /// [`read_bytes`] with `.gz` files allowed to inflate to at most `limit` bytes.
 pub fn read_bytes_with_limit(path: &Path, limit: u64) -> Result<Vec<u8>> {
+    // Data files are found by name in downloaded directories: a FIFO would block the read forever and a
+    // device (`/dev/zero`) never end it.
+    let meta = fs::metadata(path).map_err(|e| EpisodeError::io(path, e))?;
+    if !meta.is_file() {
+        return Err(EpisodeError::invalid(
+            path,
+            "is not a regular file (a directory, FIFO or device)",
+        ));
+    }
     let raw = fs::read(path).map_err(|e| EpisodeError::io(path, e))?;
     let looks_gzip = raw.starts_with(&GZIP_MAGIC);
     match (is_gzip_name(path), looks_gzip) {
@@ -323,6 +332,18 @@ mod tests {
             read_bytes_with_limit(&gz, 64 << 20).unwrap().len(),
             64 << 20
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn devices_and_directories_are_refused_without_reading_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let zero = dir.path().join("zero.json");
+        std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+        for path in [zero.as_path(), dir.path()] {
+            let err = read_bytes(path).unwrap_err().to_string();
+            assert!(err.contains("is not a regular file"), "{err}");
+        }
     }
 
     #[test]

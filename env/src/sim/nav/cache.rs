@@ -110,7 +110,7 @@ pub fn load_or_build_read_as(
     };
     let path = cache_path(scene_path, &config, &key);
     let mut unreadable = None;
-    match std::fs::read(&path) {
+    match read_regular(&path) {
         Ok(data) => match decode(&data, agent, params) {
             Ok(surface) => return Ok((surface, CacheOutcome::Loaded(path))),
             Err(reason) => unreadable = Some(reason),
@@ -134,6 +134,19 @@ pub fn load_or_build_read_as(
         },
     };
     Ok((surface, outcome))
+}
+
+/// A cache file's bytes, only from a regular file: the cache's name is predictable from the scene, so a
+/// downloaded scene directory could hold a FIFO (a read that never returns) or a link to `/dev/zero` (one
+/// that never ends) in its place. Those read as unreadable, and the cache is rebuilt over them.
+fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
+    if !std::fs::metadata(path)?.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "not a regular file",
+        ));
+    }
+    std::fs::read(path)
 }
 
 /// Removes the caches of older versions of the scene for the same configuration (other agent sizes and
