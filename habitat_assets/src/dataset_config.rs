@@ -197,6 +197,7 @@ impl FrameRule {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::{any, ProptestConfig};
 
     fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
         let p = dir.join(name);
@@ -266,5 +267,39 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("orthogonal"), "{err}");
+    }
+
+    /// 64 cases from a random seed in CI; `PROPTEST_CASES=N` runs N instead (and `PROPTEST_RNG_SEED=S`
+    /// replays a run).
+    fn fuzz_config() -> ProptestConfig {
+        let mut config = ProptestConfig::default();
+        if std::env::var_os("PROPTEST_CASES").is_none() {
+            config.cases = 64;
+        }
+        config
+    }
+
+    proptest::proptest! {
+        #![proptest_config(fuzz_config())]
+
+        /// A scene dataset config with bytes replaced: an error naming the file or a rule, never a panic.
+        #[test]
+        fn mutated_dataset_configs_never_panic(
+            flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..6),
+        ) {
+            let mut text = br#"{"stages": {"default_attributes": {"up": [0, 1, 0], "front": [0, 0, -1]},
+                "configs": [{"attributes": {"render_asset": "odd.glb", "up": [0, 0, 2], "front": [0, 5, 0]}}]}}"#
+                .to_vec();
+            for (at, v) in flips {
+                let n = text.len();
+                text[at % n] = v;
+            }
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("x.scene_dataset_config.json");
+            std::fs::write(&path, text).unwrap();
+            if let Err(e) = SceneDatasetConfig::load(&path) {
+                proptest::prop_assert!(e.to_string().contains("x.scene_dataset_config.json"), "{}", e);
+            }
+        }
     }
 }

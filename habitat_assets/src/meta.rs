@@ -265,6 +265,7 @@ pub fn polygon_contains(poly: &[[f32; 2]], x: f32, z: f32) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::{any, ProptestConfig};
 
     #[test]
     fn polygon_contains_rectangles() {
@@ -328,5 +329,47 @@ mod tests {
             SceneMeta::path_for(Path::new("/a/house_00001.glb")),
             PathBuf::from("/a/house_00001.meta.json")
         );
+    }
+
+    /// 64 cases from a random seed in CI; `PROPTEST_CASES=N` runs N instead (and `PROPTEST_RNG_SEED=S`
+    /// replays a run).
+    fn fuzz_config() -> ProptestConfig {
+        let mut config = ProptestConfig::default();
+        if std::env::var_os("PROPTEST_CASES").is_none() {
+            config.cases = 64;
+        }
+        config
+    }
+
+    proptest::proptest! {
+        #![proptest_config(fuzz_config())]
+
+        /// A meta.json with bytes replaced: an error naming the file, or metadata that validates.
+        #[test]
+        fn mutated_meta_files_never_panic(
+            flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..6),
+        ) {
+            let mut meta = meta_with_rooms(3);
+            meta.objects.push(ObjectMeta {
+                label: "sofa".into(),
+                room: "room 1".into(),
+                level: 0,
+                position: [0.5, 0.0, 0.5],
+                size: [1.0, 0.8, 0.5],
+                yaw: 0.0,
+                obstacle: true,
+            });
+            let mut text = serde_json::to_vec(&meta).unwrap();
+            for (at, v) in flips {
+                let n = text.len();
+                text[at % n] = v;
+            }
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("h.meta.json");
+            std::fs::write(&path, text).unwrap();
+            if let Err(e) = SceneMeta::load(&path) {
+                proptest::prop_assert!(e.to_string().contains("h.meta.json"), "{}", e);
+            }
+        }
     }
 }
