@@ -584,3 +584,57 @@ fn a_gt_action_that_cannot_be_replayed_skips_only_its_trajectory() {
         assert_eq!(all_samples(dir.path()).is_empty(), trajectories == 0);
     }
 }
+
+/// A gt entry that breaks a rule (a location 30 km away) is left out at load, not the end of the split:
+/// the dataset reports it, and datagen skips its episode as `bad_gt` naming file, episode and field while
+/// the others are made.
+#[test]
+fn a_gt_entry_that_breaks_a_rule_skips_only_its_episode() {
+    let (library, dataset, _) = shared();
+    let shipped = env::episode_gen::shipped_dataset_dir().join(SPLIT);
+    let root = tempfile::tempdir().unwrap();
+    let split_dir = root.path().join(SPLIT);
+    std::fs::create_dir_all(&split_dir).unwrap();
+    std::fs::copy(
+        shipped.join(format!("{SPLIT}.json.gz")),
+        split_dir.join(format!("{SPLIT}.json.gz")),
+    )
+    .unwrap();
+    let gt_name = format!("{SPLIT}_gt.json.gz");
+    let mut gt: serde_json::Value = episodes::file::read_json(&shipped.join(&gt_name)).unwrap();
+    let id0 = dataset.episode(0).unwrap().episode_id.key();
+    gt[&id0]["locations"][0] = serde_json::json!([3e4, 0.0, 0.0]);
+    episodes::file::write_json(&split_dir.join(&gt_name), &gt).unwrap();
+
+    let lenient = TaskDataset::load_split(root.path(), SPLIT, &EpisodeFilter::default()).unwrap();
+    let why = &lenient.gt_problems()[&id0];
+    assert!(
+        why.contains(&gt_name) && why.contains("locations[0]") && why.contains("world limit"),
+        "{why}"
+    );
+    let input = DatagenInput {
+        library: library.clone(),
+        dataset: Arc::new(lenient),
+        actions: load_gt_actions(root.path(), SPLIT).unwrap(),
+        dataset_dir: root.path().display().to_string(),
+        split: SPLIT.into(),
+    };
+    assert!(!input.actions.contains_key(&id0));
+    let out = tempfile::tempdir().unwrap();
+    let stats = run(
+        &input,
+        &[0, 3],
+        out.path(),
+        &small(MemorySampler::UNIFORM),
+        4096,
+    );
+    assert_eq!((stats.trajectories, stats.skipped), (1, 1));
+    assert_eq!(stats.skipped_by_reason.get("bad_gt"), Some(&1));
+    assert!(
+        stats.skipped_trajectories[0]
+            .reason
+            .contains("locations[0]"),
+        "{:?}",
+        stats.skipped_trajectories
+    );
+}

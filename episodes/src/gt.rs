@@ -78,6 +78,16 @@ impl<'de> Deserialize<'de> for GroundTruth {
     }
 }
 
+/// A broken rule of the entry of episode `id` in `path`.
+fn record_error(path: &Path, id: &str, p: validate::Problem) -> EpisodeError {
+    EpisodeError::Record {
+        path: path.to_owned(),
+        record: format!("episode {id}"),
+        field: p.field,
+        message: p.message,
+    }
+}
+
 impl GroundTruth {
     /// Reads, parses and validates a gt file.
     pub fn load(path: &Path) -> Result<GroundTruth> {
@@ -93,14 +103,29 @@ impl GroundTruth {
         file::write_json(path, self)
     }
 
+    /// Reads and parses a gt file like [`load`](Self::load), but keeps only the entries that validate and
+    /// returns the others' episode ids and problems (each naming the file, episode and field): one bad
+    /// record of thousands must not end a run. A file that does not parse is still an error.
+    pub fn load_skipping_invalid(
+        path: &Path,
+    ) -> Result<(GroundTruth, Vec<(String, EpisodeError)>)> {
+        let bytes = file::read_bytes(path)?;
+        let mut gt: GroundTruth = file::parse_json(path, &bytes).map_err(name_entry)?;
+        let mut problems = Vec::new();
+        gt.entries
+            .retain(|id, entry| match validate::check_gt_entry(entry) {
+                Ok(()) => true,
+                Err(p) => {
+                    problems.push((id.clone(), record_error(path, id, p)));
+                    false
+                }
+            });
+        Ok((gt, problems))
+    }
+
     pub fn validate(&self, path: &Path) -> Result<()> {
         for (id, entry) in &self.entries {
-            validate::check_gt_entry(entry).map_err(|p| EpisodeError::Record {
-                path: path.to_owned(),
-                record: format!("episode {id}"),
-                field: p.field,
-                message: p.message,
-            })?;
+            validate::check_gt_entry(entry).map_err(|p| record_error(path, id, p))?;
         }
         Ok(())
     }

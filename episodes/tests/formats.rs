@@ -480,6 +480,40 @@ fn absurd_reference_paths_are_refused_at_load() {
     }
 }
 
+/// One gt entry that breaks a rule (locations at 1e30, no final STOP) is left out and reported, naming
+/// file, episode and field, while the others load: one bad record must not end a run of thousands.
+#[test]
+fn invalid_gt_entries_are_left_out_and_reported_when_asked() {
+    let text = std::fs::read_to_string(fixture("r2r/val_seen/val_seen_gt.json")).unwrap();
+    let mut value: serde_json::Value = serde_json::from_str(&text).unwrap();
+    value["2"]["locations"][1] = serde_json::json!([1e30, 0.0, 0.0]);
+    value["7"]["actions"] = serde_json::json!([3, 1]);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("val_seen_gt.json.gz");
+    episodes::file::write_json(&path, &value).unwrap();
+    // Strict loading still refuses the file.
+    assert!(GroundTruth::load(&path).is_err());
+    let (gt, problems) = GroundTruth::load_skipping_invalid(&path).unwrap();
+    assert_eq!(gt.entries.keys().collect::<Vec<_>>(), ["1"]);
+    let why: Vec<(String, String)> = problems
+        .into_iter()
+        .map(|(id, e)| (id, e.to_string()))
+        .collect();
+    assert_eq!(why[0].0, "2");
+    assert!(
+        why[0]
+            .1
+            .contains("val_seen_gt.json.gz: episode 2: locations[1]")
+            && why[0].1.contains("world limit"),
+        "{why:?}"
+    );
+    assert_eq!(why[1].0, "7");
+    assert!(
+        why[1].1.contains("episode 7: actions[1]") && why[1].1.contains("STOP"),
+        "{why:?}"
+    );
+}
+
 mod fuzz {
     use super::*;
     use proptest::prelude::*;

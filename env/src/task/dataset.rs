@@ -1,6 +1,6 @@
 //! The episodes an environment replays, with their gt locations (for nDTW) when a gt file exists.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -15,6 +15,8 @@ pub struct TaskDataset {
     episodes: Vec<Arc<Episode>>,
     index: HashMap<String, usize>,
     gt_locations: HashMap<String, Arc<[[f32; 3]]>>,
+    /// gt entries left out because they break a rule, by episode id: why (naming file and field).
+    gt_problems: BTreeMap<String, String>,
 }
 
 impl TaskDataset {
@@ -45,6 +47,7 @@ impl TaskDataset {
             episodes,
             index,
             gt_locations,
+            gt_problems: BTreeMap::new(),
         })
     }
 
@@ -53,13 +56,25 @@ impl TaskDataset {
     pub fn load_split(root: &Path, split_name: &str, filter: &EpisodeFilter) -> Result<Self> {
         let dataset = split::load_split(root, split_name, filter)?;
         let mut gt = GroundTruth::default();
+        let mut problems = BTreeMap::new();
         let roles: Vec<Option<Role>> = std::iter::once(None).chain(Role::ALL.map(Some)).collect();
         for role in roles {
             if let Some(path) = split::find_split_file(root, split_name, role, FileKind::Gt) {
-                gt.entries.extend(GroundTruth::load(&path)?.entries);
+                // A gt entry that breaks a rule is left out (and reported), not the end of the split.
+                let (file, bad) = GroundTruth::load_skipping_invalid(&path)?;
+                gt.entries.extend(file.entries);
+                problems.extend(bad.into_iter().map(|(id, e)| (id, e.to_string())));
             }
         }
-        TaskDataset::new(dataset, Some(&gt))
+        let mut task = TaskDataset::new(dataset, Some(&gt))?;
+        task.gt_problems = problems;
+        Ok(task)
+    }
+
+    /// The gt entries [`load_split`](Self::load_split) left out because they break a rule, by episode id:
+    /// why, naming the file and field. Their episodes run without gt (datagen skips them as `bad_gt`).
+    pub fn gt_problems(&self) -> &BTreeMap<String, String> {
+        &self.gt_problems
     }
 
     pub fn len(&self) -> usize {

@@ -211,13 +211,15 @@ pub struct DatagenInput {
     pub split: String,
 }
 
-/// Loads the gt actions of a split (every role file of RxR-CE too) from a dataset directory.
+/// Loads the gt actions of a split (every role file of RxR-CE too) from a dataset directory, without the
+/// entries that break a rule (see [`TaskDataset::gt_problems`](crate::task::TaskDataset::gt_problems)).
 pub fn load_gt_actions(root: &Path, split_name: &str) -> Result<BTreeMap<String, Vec<Action>>> {
     let mut out = BTreeMap::new();
     let roles: Vec<Option<Role>> = std::iter::once(None).chain(Role::ALL.map(Some)).collect();
     for role in roles {
         if let Some(path) = split::find_split_file(root, split_name, role, FileKind::Gt) {
-            let gt = GroundTruth::load(&path)?;
+            // Entries that break a rule are left out; `TaskDataset::gt_problems` says why.
+            let (gt, _) = GroundTruth::load_skipping_invalid(&path)?;
             out.extend(gt.entries.into_iter().map(|(k, v)| (k, v.actions)));
         }
     }
@@ -413,7 +415,15 @@ impl<'a> TrajectoryMaker<'a> {
             }
         }
         let env = env.as_mut().map_err(|e| EnvError::Invalid(e.to_string()))?;
-        let t = make_trajectory(env, out, job.index, actions, &self.options, settings)?;
+        let mut t = make_trajectory(env, out, job.index, actions, &self.options, settings)?;
+        if t.skipped == Some(SkipReason::NoGt) {
+            // No gt because its entry broke a rule at load: say which.
+            if let Some(why) = self.input.dataset.gt_problems().get(&id) {
+                t.skipped = Some(SkipReason::BadGt {
+                    detail: why.clone(),
+                });
+            }
+        }
         Ok((t, true))
     }
 }

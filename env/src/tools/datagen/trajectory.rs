@@ -28,6 +28,8 @@ pub const TRAJECTORY_FILE: &str = "trajectory.json";
 pub enum SkipReason {
     /// The gt file has no entry for the episode.
     NoGt,
+    /// The gt file's entry for the episode breaks a rule and was left out at load.
+    BadGt { detail: String },
     /// The id cannot name a directory (frames live in `frames/<id>/`).
     BadEpisodeId,
     /// The gt actions are not a VLN-R1 trajectory (empty, not ending in STOP, STOP early, LOOK actions,
@@ -51,6 +53,7 @@ impl SkipReason {
     pub fn kind(&self) -> &'static str {
         match self {
             SkipReason::NoGt => "no_gt",
+            SkipReason::BadGt { .. } => "bad_gt",
             SkipReason::BadEpisodeId => "bad_episode_id",
             SkipReason::BadActions { .. } => "bad_actions",
             SkipReason::BadInstruction { .. } => "bad_instruction",
@@ -65,6 +68,7 @@ impl std::fmt::Display for SkipReason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             SkipReason::NoGt => f.write_str("no gt actions for the episode"),
+            SkipReason::BadGt { detail } => write!(f, "gt entry left out: {detail}"),
             SkipReason::BadEpisodeId => f.write_str(
                 "episode id is not usable as a directory name (letters, digits, '_', '-', '.')",
             ),
