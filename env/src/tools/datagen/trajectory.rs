@@ -69,8 +69,11 @@ impl std::fmt::Display for SkipReason {
         match self {
             SkipReason::NoGt => f.write_str("no gt actions for the episode"),
             SkipReason::BadGt { detail } => write!(f, "gt entry left out: {detail}"),
-            SkipReason::BadEpisodeId => f.write_str(
-                "episode id is not usable as a directory name (letters, digits, '_', '-', '.')",
+            SkipReason::BadEpisodeId => write!(
+                f,
+                "episode id is not usable as a directory name (letters, digits, '_', '-', '.', not \
+                 starting with '.', at most {} bytes)",
+                crate::tools::names::MAX_ID_NAME_LEN
             ),
             SkipReason::BadActions { detail } => write!(f, "gt actions: {detail}"),
             SkipReason::BadInstruction { detail } => write!(f, "instruction: {detail}"),
