@@ -38,7 +38,7 @@ pub use image_processor::{smart_resize, ImageProcessorConfig, PatchGrid};
 pub use model::{parse_kind, Qwen2VL};
 pub use navigation::NavigationSettings;
 pub use pipeline::{GeneratedText, Pipeline};
-pub use policy::{Decoding, PolicyStats, VlmPolicy, VlmPolicyConfig};
+pub use policy::{Decision, Decoding, PolicyStats, VlmPolicy, VlmPolicyConfig};
 pub use processor::{Batch, ImageInput, Processor, Prompt};
 pub use text::{KvCache, PrefixKv};
 pub use tokenizer::{Qwen2VLTokenizer, SpecialTokens};

@@ -116,6 +116,19 @@ impl Default for VlmPolicyConfig {
     }
 }
 
+/// One generated answer, kept when the policy records (see [`VlmPolicy::set_recording`]): what closed-loop
+/// RFT needs to train on the decision it made.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    pub slot: usize,
+    /// Index of the slot's current frame when it decided (its step in the episode).
+    pub frame: usize,
+    pub text: String,
+    pub token_ids: Vec<i64>,
+    /// The model's own log-probs of `token_ids` (unconstrained, unbiased: what a training forward scores).
+    pub logprobs: Vec<f32>,
+}
+
 /// Counters over the policy's lifetime.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PolicyStats {
@@ -168,6 +181,8 @@ pub struct VlmPolicy {
     /// Answer constraints built so far, one per prompt configuration seen (scenes may differ in turn angle).
     constraints: Vec<(PromptConfig, AnswerConstraint)>,
     last_error: Option<String>,
+    /// `Some` while recording: the decisions made since the last [`VlmPolicy::take_decisions`].
+    recorded: Option<Vec<Decision>>,
 }
 
 impl VlmPolicy {
@@ -227,6 +242,7 @@ impl VlmPolicy {
             calls: 0,
             constraints: Vec::new(),
             last_error: None,
+            recorded: None,
         })
     }
 
@@ -245,6 +261,34 @@ impl VlmPolicy {
 
     pub fn pipeline(&self) -> &Pipeline {
         &self.pipeline
+    }
+
+    /// Keeps every generated answer (with its tokens and log-probs) until taken, or stops keeping them.
+    pub fn set_recording(&mut self, on: bool) {
+        self.recorded = on.then(Vec::new);
+    }
+
+    /// The decisions recorded since the last call (empty when not recording).
+    pub fn take_decisions(&mut self) -> Vec<Decision> {
+        self.recorded
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
+    }
+
+    /// Restarts the sampling stream at `seed`: what a sampling policy draws from here on depends only on this
+    /// seed and the inputs (closed-loop RFT reseeds every round, so a resumed run samples the same).
+    pub fn reseed(&mut self, seed: u64) {
+        self.config.generation.seed = seed;
+        self.calls = 0;
+    }
+
+    /// Drops the actions still queued for `slot`, so its next [`Policy::act`] plans from the state it is in
+    /// (an action taken for it by someone else, the expert in β-mixed DAgger, made the old plan stale).
+    pub fn clear_queue(&mut self, slot: usize) {
+        if let Some(Some(s)) = self.slots.get_mut(slot) {
+            s.queue.clear();
+        }
     }
 
     /// Actions queued for `slot` (those predicted but not yet returned).
@@ -412,6 +456,15 @@ impl VlmPolicy {
         };
         let outputs = tch::no_grad(|| self.pipeline.generate_batch_with(&batch, &gen, &opts))?;
         for (&s, out) in slots.iter().zip(outputs) {
+            if let Some(recorded) = self.recorded.as_mut() {
+                recorded.push(Decision {
+                    slot: s,
+                    frame: self.slots[s].as_ref().expect("reset").frames.len() - 1,
+                    text: out.text.clone(),
+                    token_ids: out.generation.token_ids.clone(),
+                    logprobs: out.generation.logprobs.clone(),
+                });
+            }
             let prompt = self.slots[s].as_ref().expect("reset").prompt;
             let (queue, outcome) = plan_queue(
                 &out.text,

@@ -19,6 +19,32 @@ pub enum OnlineReward {
     Progress,
 }
 
+/// What one closed-loop GRPO group is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupMode {
+    /// G completions sampled from one state, each scored on its own N actions (TDR, progress, outcome); the
+    /// first is executed. Turning is riskless under these scores, so from a walking navigator this mode
+    /// learns to turn in place (measured; see `docs/training.md`).
+    #[default]
+    Decision,
+    /// G whole episodes from the same start, each run by the policy as eval runs it (the checkpoint's memory,
+    /// N, `execute` and STOP bias, sampled at `temperature`) until STOP or the step cap, each scored once by
+    /// how it ended; its group-normalised advantage applies to every decision it made.
+    Episode,
+}
+
+impl std::str::FromStr for GroupMode {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "decision" => Ok(GroupMode::Decision),
+            "episode" => Ok(GroupMode::Episode),
+            _ => Err(format!("groups must be episode or decision, got {s:?}")),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RftConfig {
@@ -71,13 +97,18 @@ pub struct RewardWeights {
     pub format: f32,
     /// TDR against the expert's next N actions (`expert_tdr`).
     pub tdr: f32,
-    /// Geodesic progress of the N actions (`progress`).
+    /// Geodesic progress of the N actions (`progress`); episode groups: the share of the start's distance to
+    /// the goal that the trajectory closed.
     pub progress: f32,
-    /// 1 for a STOP within the success distance among the N actions (`progress`).
+    /// 1 for a STOP within the success distance among the N actions (`progress`); episode groups: the soft
+    /// success `1 - min(d_goal / success distance, 1)` where the trajectory stopped.
     pub success: f32,
     /// Soft success of a STOP among the executed actions: `1 - min(d_goal / success distance, 1) - stop_cost`;
     /// 0 when the executed actions do not stop (either reward mode).
     pub outcome: f32,
+    /// Episode groups: nDTW of the whole trajectory to the reference path (0 to 1).
+    #[serde(default)]
+    pub ndtw: f32,
 }
 
 impl Default for RewardWeights {
@@ -88,6 +119,7 @@ impl Default for RewardWeights {
             progress: 1.0,
             success: 1.0,
             outcome: 0.0,
+            ndtw: 0.0,
         }
     }
 }
@@ -95,6 +127,10 @@ impl Default for RewardWeights {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct OnlineConfig {
+    /// What a group is (`rft --online --groups` overrides it).
+    pub groups: GroupMode,
+    /// Decision groups: environments stepped together. Episode groups run `prompts_per_step` ×
+    /// `num_generations` environments, one per trajectory of the round.
     pub num_envs: usize,
     pub reward: OnlineReward,
     /// Predicted actions executed per decision before the next (1..=N).
@@ -114,6 +150,32 @@ pub struct OnlineConfig {
     /// Subtracted from the outcome reward of a STOP, so a STOP farther than `(1 - stop_cost)` times the success
     /// distance scores below walking on (which scores 0).
     pub stop_cost: f32,
+    /// Episode groups: decisions of each trajectory the loss runs over (a seeded subsample, so a round's
+    /// cost is bounded whatever the episodes' lengths; every decision is still stored in the buffer).
+    pub decisions_per_trajectory: usize,
+    /// Episode groups: β of round 0, the probability that a step takes the expert's action instead of the
+    /// policy's (VLN-CE's β-mixed DAgger); 0 plays the policy alone.
+    pub expert_mix: f32,
+    /// The factor β shrinks by every round (VLN-CE's DAgger: 0.75 per data-collection iteration).
+    pub expert_mix_decay: f32,
+    /// Episode groups: records the SFT term (`sft_coef`) trains on per round, drawn from the run's whole
+    /// committed buffer and `sft_data` (DAgger's aggregate, see [`crate::replay`]); 0 trains it on the round's
+    /// own decisions.
+    pub sft_replay: usize,
+    /// An expert sample store (`datagen` output) mixed into the replay.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sft_data: Option<std::path::PathBuf>,
+    /// Share of the replay drawn from `sft_data` once the buffer has records.
+    pub sft_data_share: f32,
+    /// Next-action balancing of the replay, as `vln-r1 sft --next-action-balance` (0: uniform).
+    pub next_action_balance: f64,
+}
+
+impl OnlineConfig {
+    /// β of round `round`: `expert_mix · expert_mix_decay^round`.
+    pub fn expert_mix_at(&self, round: u64) -> f32 {
+        self.expert_mix * self.expert_mix_decay.powf(round as f32)
+    }
 }
 
 impl Default for OnlineConfig {
@@ -128,6 +190,14 @@ impl Default for OnlineConfig {
             stop_radius: None,
             weights: RewardWeights::default(),
             stop_cost: 0.25,
+            groups: GroupMode::Decision,
+            decisions_per_trajectory: 8,
+            expert_mix: 0.0,
+            expert_mix_decay: 1.0,
+            sft_replay: 0,
+            sft_data: None,
+            sft_data_share: 0.5,
+            next_action_balance: 0.5,
         }
     }
 }
@@ -189,6 +259,10 @@ impl RftConfig {
             ("online.num_envs", self.online.num_envs),
             ("online.execute", self.online.execute),
             ("online.buffer", self.online.buffer),
+            (
+                "online.decisions_per_trajectory",
+                self.online.decisions_per_trajectory,
+            ),
         ];
         for (field, v) in positive {
             if v == 0 {
@@ -240,6 +314,19 @@ impl RftConfig {
         if self.max_steps == 0 && self.epochs == 0 {
             return bad("epochs", "must be at least 1 when max_steps is 0".into());
         }
+        for (field, v) in [
+            ("online.expert_mix", self.online.expert_mix),
+            ("online.expert_mix_decay", self.online.expert_mix_decay),
+            ("online.sft_data_share", self.online.sft_data_share),
+            (
+                "online.next_action_balance",
+                self.online.next_action_balance as f32,
+            ),
+        ] {
+            if !(0.0..=1.0).contains(&v) {
+                return bad(field, format!("must be a probability in [0, 1], got {v}"));
+            }
+        }
         if let Some(r) = self.online.stop_radius {
             if !(r > 0.0 && r.is_finite()) {
                 return bad(
@@ -255,6 +342,7 @@ impl RftConfig {
             ("online.weights.progress", w.progress),
             ("online.weights.success", w.success),
             ("online.weights.outcome", w.outcome),
+            ("online.weights.ndtw", w.ndtw),
         ] {
             if !v.is_finite() {
                 return bad(field, format!("must be finite, got {v}"));

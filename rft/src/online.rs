@@ -34,7 +34,7 @@ use episodes::{Action, MemorySampler, PromptConfig, Sample};
 use image::RgbImage;
 use tch::{Device, Kind, Tensor};
 
-use crate::config::{OnlineReward, RftConfig};
+use crate::config::{GroupMode, OnlineReward, RftConfig};
 use crate::error::{Result, RftError};
 use crate::offline::{
     append_log, epoch_order, truncate_log, FINAL_MODEL_DIR, LOG_FILE, ROLLOUTS_DIR,
@@ -213,8 +213,16 @@ struct CollectStats {
     successes: u32,
 }
 
-/// Runs (or resumes) closed-loop GRPO for `config.max_steps` rounds.
-pub fn run_online(run: &OnlineRun, mut on_step: impl FnMut(&StepLog)) -> Result<Vec<StepLog>> {
+/// Runs (or resumes) closed-loop GRPO for `config.max_steps` rounds, with the groups `online.groups` names.
+pub fn run_online(run: &OnlineRun, on_step: impl FnMut(&StepLog)) -> Result<Vec<StepLog>> {
+    match run.config.online.groups {
+        GroupMode::Decision => run_decision_groups(run, on_step),
+        GroupMode::Episode => crate::episode_groups::run_episode_groups(run, on_step),
+    }
+}
+
+/// Per-decision groups (see the module docs).
+fn run_decision_groups(run: &OnlineRun, mut on_step: impl FnMut(&StepLog)) -> Result<Vec<StepLog>> {
     let cfg = &run.config;
     cfg.validate(Path::new("--config"))?;
     if cfg.max_steps == 0 {

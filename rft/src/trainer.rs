@@ -260,6 +260,12 @@ impl GrpoTrainer {
 
     /// μ optimizer steps on the scored groups; returns the round's log (generation time left 0).
     pub fn optimize(&mut self, groups: &[Group]) -> Result<StepLog> {
+        self.optimize_with(groups, groups)
+    }
+
+    /// [`GrpoTrainer::optimize`] with the SFT term on `sft_groups`' expert targets instead of the GRPO
+    /// groups' (a replay of the aggregated buffer, see [`crate::replay`]).
+    pub fn optimize_with(&mut self, groups: &[Group], sft_groups: &[Group]) -> Result<StepLog> {
         let started = Instant::now();
         let mut log = round_reward_stats(groups);
         log.step = self.state.step + 1;
@@ -332,7 +338,7 @@ impl GrpoTrainer {
             if self.config.sft_coef > 0.0 {
                 sft_sum += crate::sft_term::backward_sft_term(
                     &self.policy,
-                    groups,
+                    sft_groups,
                     self.config.sft_coef,
                     self.config.micro_batch_size,
                 )?;

@@ -13,7 +13,9 @@ use env::vec_env::VecEnv;
 use episodes::store::SampleStore;
 use episodes::{Action, EpisodeFilter};
 use rft::online::{outcome_score, progress_score};
-use rft::{run_offline, run_online, LossType, OfflineRun, OnlineReward, OnlineRun, RftConfig};
+use rft::{
+    run_offline, run_online, GroupMode, LossType, OfflineRun, OnlineReward, OnlineRun, RftConfig,
+};
 use tch::{Device, Kind};
 
 fn world() -> (Arc<SceneLibrary>, Arc<TaskDataset>) {
@@ -302,4 +304,248 @@ fn pg_coef_zero_trains_the_sft_term_alone() {
     let after = std::fs::read(out.join("final/model.safetensors")).unwrap();
     assert_ne!(before, after);
     assert!(out.join("rollouts/manifest.json").is_file());
+}
+
+/// A random `tiny` navigator (uniform:2 memory, N 6, executing 2 per decision, STOP bias 0.5) and a config
+/// of episode groups: 2 episodes x 3 trajectories per round, 2 decisions of each in the loss, KL on.
+fn episode_groups_setup(dir: &Path) -> (std::path::PathBuf, RftConfig) {
+    let model = dir.join("tiny");
+    agent::init::init_checkpoint(agent::Preset::Tiny, 5, &model, None).unwrap();
+    let env = small_env();
+    agent::NavigationSettings {
+        memory: "uniform:2".parse().unwrap(),
+        num_actions: 6,
+        width: env.width,
+        height: env.height,
+        hfov_deg: env.hfov_deg,
+        agent: env::body::AgentConfig::r2r(),
+        stop_radius: None,
+        execute: Some(2),
+        stop_bias: Some(0.5),
+    }
+    .write(&model)
+    .unwrap();
+    let mut config = RftConfig {
+        num_generations: 3,
+        prompts_per_step: 2,
+        micro_batch_size: 8,
+        learning_rate: 1e-3,
+        beta: 0.04,
+        // On-policy, the stored log-probs are the learner's own: nothing may be clipped even this tightly.
+        epsilon: 1e-3,
+        max_steps: 2,
+        save_steps: 1,
+        ..RftConfig::default()
+    };
+    config.online.groups = GroupMode::Episode;
+    config.online.memory = "uniform:2".into();
+    config.online.execute = 2;
+    config.online.decisions_per_trajectory = 2;
+    config.online.weights.ndtw = 1.0;
+    (model, config)
+}
+
+#[test]
+fn episode_groups_share_a_start_and_broadcast_one_advantage() {
+    let (library, dataset) = world();
+    let tmp = tempfile::tempdir().unwrap();
+    let (model, config) = episode_groups_setup(tmp.path());
+    let out = tmp.path().join("episodes");
+    let logs = run_online(&cpu_run(&library, &dataset, &model, &out, config), |_| {}).unwrap();
+    assert_eq!(logs.len(), 2);
+    for log in &logs {
+        for key in ["success", "ndtw", "format", "episode_success", "episode_tl"] {
+            assert!(log.rewards.contains_key(key), "{key}: {:?}", log.rewards);
+        }
+        // Constrained decoding: every answer parses.
+        assert_eq!(log.rewards["format"], 1.0);
+        assert_eq!(log.clip_ratio, 0.0, "{log:?}");
+        assert!(log.kl.is_finite() && log.kl >= 0.0, "{log:?}");
+    }
+    // Round 1 trains the start model itself: no divergence from the reference yet.
+    assert!(logs[0].kl < 1e-5, "{:?}", logs[0]);
+    // Every decision of every trajectory is in the buffer, grouped by trajectory.
+    let store = SampleStore::open(&out.join("rollouts")).unwrap();
+    let mut by_trajectory: std::collections::BTreeMap<String, Vec<episodes::Sample>> =
+        Default::default();
+    for s in store.iter() {
+        let s = s.unwrap();
+        assert_eq!(
+            s.target.len(),
+            6,
+            "the expert's next N from the visited state"
+        );
+        for f in s.frames() {
+            assert!(store.frame_path(f).is_file(), "{f}");
+        }
+        by_trajectory
+            .entry(s.trajectory_id.clone().unwrap())
+            .or_default()
+            .push(s);
+    }
+    assert_eq!(by_trajectory.len(), 2 * 2 * 3, "2 rounds x 2 episodes x 3");
+    let mut starts = Vec::new();
+    for samples in by_trajectory.values() {
+        // One reward and one advantage for every decision of a trajectory.
+        let comp = |s: &episodes::Sample| s.rl.as_ref().unwrap().completions[0].clone();
+        let first = comp(&samples[0]);
+        for s in samples {
+            assert_eq!(comp(s).advantage, first.advantage);
+            assert_eq!(comp(s).rewards, first.rewards);
+            assert_eq!(s.episode_id, samples[0].episode_id);
+        }
+        assert_eq!(samples[0].step, 0, "the first decision is at the start");
+        let frame = std::fs::read(store.frame_path(&samples[0].current_frame)).unwrap();
+        starts.push((
+            samples[0].episode_id.clone(),
+            frame,
+            first.advantage.unwrap(),
+        ));
+    }
+    // Trajectories are numbered in round order, 3 per group: a group is one episode from one start, and its
+    // advantages are normalised within it.
+    for group in starts.chunks(3) {
+        assert!(group.iter().all(|m| m.0 == group[0].0 && m.1 == group[0].1));
+        let sum: f32 = group.iter().map(|m| m.2).sum();
+        assert!(sum.abs() < 1e-3, "{sum}");
+    }
+    // The written policy is the one that played: execute 2 and the STOP bias it sampled with.
+    let nav = agent::NavigationSettings::read(&out.join("final"))
+        .unwrap()
+        .unwrap();
+    assert_eq!((nav.execute, nav.stop_bias), (Some(2), Some(0.5)));
+}
+
+#[test]
+fn episode_groups_resume_to_the_same_weights() {
+    let (library, dataset) = world();
+    let tmp = tempfile::tempdir().unwrap();
+    let (model, config) = episode_groups_setup(tmp.path());
+    let straight = tmp.path().join("straight");
+    run_online(
+        &cpu_run(&library, &dataset, &model, &straight, config.clone()),
+        |_| {},
+    )
+    .unwrap();
+    // Stopped after round 1, then the same command with the full length.
+    let resumed = tmp.path().join("resumed");
+    let first = RftConfig {
+        max_steps: 1,
+        ..config.clone()
+    };
+    run_online(
+        &cpu_run(&library, &dataset, &model, &resumed, first),
+        |_| {},
+    )
+    .unwrap();
+    let logs = run_online(
+        &cpu_run(&library, &dataset, &model, &resumed, config),
+        |_| {},
+    )
+    .unwrap();
+    assert_eq!(logs.len(), 1, "only round 2 ran again");
+    let weights = |dir: &Path| {
+        let mut w = tch::Tensor::read_safetensors(dir.join("final/model.safetensors")).unwrap();
+        w.sort_by(|a, b| a.0.cmp(&b.0));
+        w
+    };
+    for ((n, a), (m, b)) in weights(&straight).iter().zip(weights(&resumed).iter()) {
+        assert_eq!(n, m);
+        let diff = (a - b).abs().max().double_value(&[]);
+        assert!(diff < 1e-6, "{n}: {diff}");
+    }
+    let len = |dir: &Path| SampleStore::open(&dir.join("rollouts")).unwrap().len();
+    assert_eq!(len(&straight), len(&resumed));
+}
+
+#[test]
+fn episode_groups_refuse_a_config_that_contradicts_the_checkpoint() {
+    let (library, dataset) = world();
+    let tmp = tempfile::tempdir().unwrap();
+    let (model, mut config) = episode_groups_setup(tmp.path());
+    config.online.execute = 3;
+    let out = tmp.path().join("refused");
+    let err = run_online(&cpu_run(&library, &dataset, &model, &out, config), |_| {})
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("online.execute") && err.contains("navigation.json"),
+        "{err}"
+    );
+}
+
+#[test]
+fn expert_mixing_and_the_aggregated_replay() {
+    let (library, dataset) = world();
+    let tmp = tempfile::tempdir().unwrap();
+    let (model, mut config) = episode_groups_setup(tmp.path());
+    config.sft_coef = 1.0;
+    config.online.expert_mix = 1.0;
+    config.online.expert_mix_decay = 0.5;
+    config.online.sft_replay = 4;
+    let out = tmp.path().join("dagger");
+    let logs = run_online(
+        &cpu_run(&library, &dataset, &model, &out, config.clone()),
+        |_| {},
+    )
+    .unwrap();
+    // β decays per round: 1, then 0.5.
+    assert_eq!(logs[0].rewards["expert_mix"], 1.0);
+    assert_eq!(logs[1].rewards["expert_mix"], 0.5);
+    // β = 1: the expert took every step, so round 1 played the expert (which reaches its goals) and none of
+    // the policy's plans made a trajectory: no GRPO credit.
+    assert!(
+        logs[0].rewards["episode_success"] >= 0.5,
+        "{:?}",
+        logs[0].rewards
+    );
+    assert!(logs[0].sft_loss > 1.0, "{:?}", logs[0]);
+    let store = SampleStore::open(&out.join("rollouts")).unwrap();
+    let round1: Vec<episodes::Sample> = store
+        .iter()
+        .map(Result::unwrap)
+        .filter(|s| s.trajectory_id.as_deref() < Some("episode-000000000006"))
+        .collect();
+    assert!(!round1.is_empty());
+    for s in &round1 {
+        assert_eq!(s.rl.as_ref().unwrap().completions[0].advantage, Some(0.0));
+    }
+    // The replay draws from everything the buffer committed, mixed with an expert store by share.
+    let trainer = rft::GrpoTrainer::new(
+        &model,
+        &tmp.path().join("t"),
+        config.clone(),
+        1,
+        Device::Cpu,
+        Kind::Float,
+    )
+    .unwrap();
+    let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(0);
+    let buffer_only =
+        rft::replay::SftReplay::open(4, None, 0.5, 0.5, &out.join("rollouts")).unwrap();
+    assert_eq!(buffer_only.buffered(), store.len());
+    let drawn = buffer_only.draw(&mut rng, &trainer).unwrap().unwrap();
+    assert_eq!(drawn.len(), 4);
+    let other = tmp.path().join("other");
+    let mut first = config.clone();
+    first.max_steps = 1;
+    first.seed = 9;
+    run_online(&cpu_run(&library, &dataset, &model, &other, first), |_| {}).unwrap();
+    let mixed = rft::replay::SftReplay::open(
+        4,
+        Some(&other.join("rollouts")),
+        0.5,
+        0.5,
+        &out.join("rollouts"),
+    )
+    .unwrap();
+    let drawn = mixed.draw(&mut rng, &trainer).unwrap().unwrap();
+    let from_other = drawn
+        .iter()
+        .filter(|g| store.iter().all(|s| s.unwrap() != g.sample))
+        .count();
+    assert_eq!(from_other, 2, "half from the expert store");
+    // Nothing committed and no expert store: nothing to replay (the round's own decisions stand in).
+    let empty = rft::replay::SftReplay::open(4, None, 0.5, 0.5, &tmp.path().join("none")).unwrap();
+    assert!(empty.draw(&mut rng, &trainer).unwrap().is_none());
 }

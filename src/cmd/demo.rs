@@ -569,6 +569,7 @@ fn online_config(plan: &Plan, navigator: &Path) -> anyhow::Result<RftConfig> {
                 progress: 0.0,
                 success: 0.0,
                 outcome: 1.0,
+                ndtw: 0.0,
             },
             stop_cost: 0.25,
             ..OnlineConfig::default()

@@ -28,6 +28,10 @@ pub struct RftArgs {
     /// Closed-loop GRPO in the simulator instead of over a store.
     #[arg(long)]
     online: bool,
+    /// Closed-loop groups: `episode` (G whole episodes from one start, each rewarded by how it ends) or
+    /// `decision` (G completions of one decision); overrides the config's `online.groups`.
+    #[arg(long, requires = "online")]
+    groups: Option<rft::GroupMode>,
     /// Split the online policy plays.
     #[arg(long, default_value = "train")]
     split: String,
@@ -113,10 +117,13 @@ pub fn run(a: RftArgs) -> anyhow::Result<()> {
     if let Some(n) = a.threads {
         tch::set_num_threads(n);
     }
-    let config = match &a.config {
+    let mut config = match &a.config {
         Some(p) => RftConfig::from_file(p)?,
         None => RftConfig::default(),
     };
+    if let Some(g) = a.groups {
+        config.online.groups = g;
+    }
     // A bar over the rounds; each round's line is printed above it (and alone when stderr is not a terminal).
     // max_steps 0 means "by epochs": the round count is not known up front.
     let (bar, template) = match config.max_steps {
