@@ -11,6 +11,14 @@ use crate::adamw::AdamWConfig;
 use crate::error::{Result, SftError};
 use crate::schedule::LrSchedulerType;
 
+/// Largest `per_device_train_batch_size` accepted: a micro-batch of 65536 VLN samples (each several thousand
+/// tokens with its frames) is already far past any accelerator's memory, and a bound keeps the batching
+/// arithmetic (`group_by_length` sorts windows of 50 micro-batches) from overflowing.
+pub const MAX_BATCH_SIZE: usize = 1 << 16;
+
+/// Largest `gradient_accumulation_steps` accepted (a global batch of millions of samples is a typo).
+pub const MAX_GRADIENT_ACCUMULATION_STEPS: usize = 1 << 16;
+
 /// Parameter dtype for training.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -143,7 +151,7 @@ impl SftConfig {
             path: path.to_owned(),
             source: e,
         })?;
-        cfg.validate()?;
+        cfg.validate().map_err(|e| e.in_file(path))?;
         Ok(cfg)
     }
 
@@ -175,18 +183,16 @@ impl SftConfig {
                 "the run would take no optimizer step (max_steps 0 or num_train_epochs 0)",
             ));
         }
-        if self.per_device_train_batch_size == 0 {
-            return Err(SftError::config(
-                "per_device_train_batch_size",
-                "must be at least 1",
-            ));
-        }
-        if self.gradient_accumulation_steps == 0 {
-            return Err(SftError::config(
-                "gradient_accumulation_steps",
-                "must be at least 1",
-            ));
-        }
+        check_count(
+            "per_device_train_batch_size",
+            self.per_device_train_batch_size,
+            MAX_BATCH_SIZE,
+        )?;
+        check_count(
+            "gradient_accumulation_steps",
+            self.gradient_accumulation_steps,
+            MAX_GRADIENT_ACCUMULATION_STEPS,
+        )?;
         if self.max_grad_norm.is_nan() || self.max_grad_norm < 0.0 {
             return Err(SftError::config(
                 "max_grad_norm",
@@ -238,6 +244,36 @@ impl SftConfig {
     }
 }
 
+/// `value` must be in `1..=max`.
+fn check_count(field: &str, value: usize, max: usize) -> Result<()> {
+    if value == 0 || value > max {
+        return Err(SftError::config(
+            field,
+            format!("must be in 1..={max}, got {value}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Optimizer steps of a run: `max_steps`, else `num_train_epochs` passes of `steps_per_epoch`. A product past
+/// `u64` is an error naming `num_train_epochs` (wrapped, it could be 0 and the run would train nothing).
+pub fn total_steps(cfg: &SftConfig, steps_per_epoch: u64) -> Result<u64> {
+    if let Some(m) = cfg.max_steps {
+        return Ok(m);
+    }
+    cfg.num_train_epochs
+        .checked_mul(steps_per_epoch)
+        .ok_or_else(|| {
+            SftError::config(
+                "num_train_epochs",
+                format!(
+                    "{} epochs of {steps_per_epoch} steps overflow the step count",
+                    cfg.num_train_epochs
+                ),
+            )
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -269,5 +305,28 @@ mod tests {
         assert_eq!(c.training_difference(&other), None);
         other.seed = 7;
         assert_eq!(c.training_difference(&other).unwrap().0, "seed");
+    }
+
+    #[test]
+    fn absurd_batch_sizes_and_epochs_are_errors_naming_the_file_and_field() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("sft.json");
+        for field in ["per_device_train_batch_size", "gradient_accumulation_steps"] {
+            std::fs::write(&p, format!(r#"{{"{field}": {}}}"#, 1u64 << 63)).unwrap();
+            let err = SftConfig::from_file(&p).unwrap_err().to_string();
+            assert!(err.contains("sft.json") && err.contains(field), "{err}");
+        }
+        let cfg = SftConfig {
+            num_train_epochs: 1 << 63,
+            ..SftConfig::default()
+        };
+        let err = total_steps(&cfg, 3).unwrap_err().to_string();
+        assert!(err.contains("num_train_epochs"), "{err}");
+        assert_eq!(total_steps(&cfg, 1).unwrap(), 1 << 63);
+        let capped = SftConfig {
+            max_steps: Some(5),
+            ..cfg
+        };
+        assert_eq!(total_steps(&capped, 3).unwrap(), 5);
     }
 }

@@ -212,7 +212,7 @@ pub fn epoch_batches(
             .collect();
     }
     let mut out = Vec::with_capacity(indices.len().div_ceil(batch_size));
-    for mega in order.chunks(batch_size * 50) {
+    for mega in order.chunks(batch_size.saturating_mul(50)) {
         let mut mega = mega.to_vec();
         // Stable sort: equal lengths keep the shuffled order.
         mega.sort_by(|&a, &b| lengths[b].cmp(&lengths[a]));
@@ -329,6 +329,17 @@ mod tests {
             let mega: Vec<usize> = batches[..50].iter().flatten().map(|&i| len(i)).collect();
             let sorted = mega.windows(2).all(|w| w[0] >= w[1]);
             assert_eq!(sorted, grouped);
+        }
+    }
+
+    #[test]
+    fn a_batch_larger_than_the_split_is_one_batch_even_grouped() {
+        let indices: Vec<u64> = (0..10).collect();
+        let lengths: Vec<usize> = (0..10).collect();
+        for grouped in [false, true] {
+            let batches = epoch_batches(&indices, &lengths, 1 << 63, 1, 0, grouped);
+            assert_eq!(batches.len(), 1, "grouped: {grouped}");
+            assert_eq!(batches[0].len(), 10);
         }
     }
 }

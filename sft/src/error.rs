@@ -19,6 +19,13 @@ pub enum SftError {
     /// A bad training setting: `field` is the config key.
     #[error("config `{field}`: {message}")]
     Config { field: String, message: String },
+    /// A bad training setting read from a config file.
+    #[error("{path}: config `{field}`: {message}")]
+    ConfigFile {
+        path: PathBuf,
+        field: String,
+        message: String,
+    },
     /// A sample that cannot be trained on.
     #[error("{store}: sample {index}: {message}")]
     Sample {
@@ -52,6 +59,17 @@ impl SftError {
         SftError::Config {
             field: field.into(),
             message: message.into(),
+        }
+    }
+    /// A [`SftError::Config`] error as read from `path`; other errors unchanged.
+    pub(crate) fn in_file(self, path: &std::path::Path) -> Self {
+        match self {
+            SftError::Config { field, message } => SftError::ConfigFile {
+                path: path.to_owned(),
+                field,
+                message,
+            },
+            other => other,
         }
     }
     pub(crate) fn checkpoint(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {

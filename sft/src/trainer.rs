@@ -20,7 +20,7 @@ use crate::adamw::AdamW;
 use crate::checkpoint::{
     publish_dir, save_model, CheckpointManager, OPTIMIZER_FILE, TRAINER_STATE_FILE,
 };
-use crate::config::{parse_device, SftConfig};
+use crate::config::{parse_device, total_steps, SftConfig};
 use crate::data::{
     answer_nll_sum, collate, encode_sample, epoch_batches, lengths, oversample_by_next_action,
     split_by_episode, EncodedSample,
@@ -294,9 +294,7 @@ impl<'a> Session<'a> {
             .len()
             .div_ceil(cfg.per_device_train_batch_size);
         let steps_per_epoch = micro_per_epoch.div_ceil(cfg.gradient_accumulation_steps) as u64;
-        let total_steps = cfg
-            .max_steps
-            .unwrap_or(cfg.num_train_epochs * steps_per_epoch);
+        let total_steps = total_steps(cfg, steps_per_epoch)?;
         let schedule = LrSchedule::with_warmup_ratio(
             cfg.lr_scheduler_type,
             cfg.learning_rate,
