@@ -11,6 +11,24 @@ use serde_json::{json, Map, Value};
 
 use crate::error::{AgentError, Result};
 
+/// Largest `vocab_size` accepted (Qwen2-VL: 151,936 to 152,064; the largest public vocabularies are ~256k).
+pub const MAX_VOCAB_SIZE: i64 = 1 << 20;
+/// Largest hidden width accepted, LLM `hidden_size` and vision `embed_dim` (the largest public LLMs: 16,384).
+pub const MAX_HIDDEN_SIZE: i64 = 1 << 15;
+/// Largest MLP width accepted, `intermediate_size` (Qwen2-VL-72B: 29,568).
+pub const MAX_INTERMEDIATE_SIZE: i64 = 1 << 18;
+/// Largest layer count accepted, `num_hidden_layers` and vision `depth` (Qwen2-VL-72B: 80).
+pub const MAX_LAYERS: i64 = 1 << 10;
+/// Largest head count accepted, `num_attention_heads`, `num_key_value_heads` and vision `num_heads`.
+pub const MAX_HEADS: i64 = 1 << 10;
+/// Largest `max_position_embeddings` accepted (Qwen2-VL: 32,768).
+pub const MAX_POSITIONS: i64 = 1 << 24;
+/// Largest vision `mlp_ratio` accepted (Qwen2-VL: 4).
+pub const MAX_MLP_RATIO: f64 = 64.0;
+/// Largest vision `patch_size`, `in_channels`, `spatial_merge_size` and `temporal_patch_size` accepted
+/// (Qwen2-VL: 14, 3, 2, 2).
+pub const MAX_PATCH_GEOMETRY: i64 = 64;
+
 /// The Qwen2 decoder (LLM) half.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TextConfig {
@@ -105,17 +123,46 @@ impl<'a> Fields<'a> {
     fn positive(&self, key: &str, default: i64) -> Result<i64> {
         let v = self.int(key, default)?;
         if v <= 0 {
-            let name = self
-                .get(key)
-                .map(|(n, _)| n)
-                .unwrap_or_else(|| key.to_string());
             return Err(AgentError::config(
                 self.path,
-                name,
+                self.name(key),
                 format!("must be positive, got {v}"),
             ));
         }
         Ok(v)
+    }
+
+    /// A positive integer no larger than `max`.
+    fn bounded(&self, key: &str, default: i64, max: i64) -> Result<i64> {
+        let v = self.positive(key, default)?;
+        if v > max {
+            return Err(AgentError::config(
+                self.path,
+                self.name(key),
+                format!("must be at most {max}, got {v}"),
+            ));
+        }
+        Ok(v)
+    }
+
+    /// A finite number in `(0, max]`.
+    fn positive_float(&self, key: &str, default: f64, max: f64) -> Result<f64> {
+        let v = self.float(key, default)?;
+        if !(v > 0.0 && v <= max) {
+            return Err(AgentError::config(
+                self.path,
+                self.name(key),
+                format!("must be in (0, {max}], got {v}"),
+            ));
+        }
+        Ok(v)
+    }
+
+    /// The field's name as found (with its scope prefix), or `key` when it is absent.
+    fn name(&self, key: &str) -> String {
+        self.get(key)
+            .map(|(n, _)| n)
+            .unwrap_or_else(|| key.to_string())
     }
 
     fn float(&self, key: &str, default: f64) -> Result<f64> {
@@ -235,6 +282,21 @@ impl Qwen2VLConfig {
         Ok(cfg)
     }
 
+    /// A lower bound on the model's parameter count: the embedding, the decoder layers' projections and the
+    /// vision blocks' and patch embedding's matrices (norms, biases, the merger and an untied LM head left out).
+    /// Every size is bounded by the limits above, so this cannot overflow.
+    pub fn min_parameters(&self) -> u64 {
+        let t = &self.text;
+        let v = &self.vision;
+        let (h, e) = (t.hidden_size as u64, v.embed_dim as u64);
+        let layer = 2 * h * h + 3 * h * t.intermediate_size as u64;
+        let block = 4 * e * e + 2 * e * v.mlp_hidden() as u64;
+        t.vocab_size as u64 * h
+            + t.num_hidden_layers as u64 * layer
+            + v.depth as u64 * block
+            + e * v.patch_row_len() as u64
+    }
+
     /// The config as transformers writes it (nested `text_config`), with the LLM fields repeated at the top level so
     /// that readers of the legacy flat layout load it too.
     pub fn to_hf_json(&self) -> Value {
@@ -331,20 +393,21 @@ fn text_config(text: &Fields) -> Result<TextConfig> {
     }
     let (rope_theta, mrope_section) = rope(path, text)?;
 
-    let hidden_size = text.positive("hidden_size", 8192)?;
-    let num_attention_heads = text.positive("num_attention_heads", 64)?;
-    let num_key_value_heads = text.positive("num_key_value_heads", num_attention_heads)?;
+    let hidden_size = text.bounded("hidden_size", 8192, MAX_HIDDEN_SIZE)?;
+    let num_attention_heads = text.bounded("num_attention_heads", 64, MAX_HEADS)?;
+    let num_key_value_heads =
+        text.bounded("num_key_value_heads", num_attention_heads, MAX_HEADS)?;
     let cfg = TextConfig {
-        vocab_size: text.positive("vocab_size", 152064)?,
+        vocab_size: text.bounded("vocab_size", 152064, MAX_VOCAB_SIZE)?,
         hidden_size,
-        intermediate_size: text.positive("intermediate_size", 29568)?,
-        num_hidden_layers: text.positive("num_hidden_layers", 80)?,
+        intermediate_size: text.bounded("intermediate_size", 29568, MAX_INTERMEDIATE_SIZE)?,
+        num_hidden_layers: text.bounded("num_hidden_layers", 80, MAX_LAYERS)?,
         num_attention_heads,
         num_key_value_heads,
-        rms_norm_eps: text.float("rms_norm_eps", 1e-5)?,
+        rms_norm_eps: text.positive_float("rms_norm_eps", 1e-5, 1.0)?,
         rope_theta,
         mrope_section,
-        max_position_embeddings: text.positive("max_position_embeddings", 32768)?,
+        max_position_embeddings: text.bounded("max_position_embeddings", 32768, MAX_POSITIONS)?,
         tie_word_embeddings: text.boolean("tie_word_embeddings", false)?,
         initializer_range: text.float("initializer_range", 0.02)?,
     };
@@ -390,18 +453,29 @@ fn vision_config(vision: &Fields, hidden_size: i64) -> Result<VisionConfig> {
             format!("only \"quick_gelu\" is supported, got {vact:?}"),
         ));
     }
+    let geometry = |key: &str, default: i64| vision.bounded(key, default, MAX_PATCH_GEOMETRY);
     let cfg = VisionConfig {
-        depth: vision.positive("depth", 32)?,
-        embed_dim: vision.positive("embed_dim", 1280)?,
-        hidden_size: vision.positive("hidden_size", 3584)?,
-        num_heads: vision.positive("num_heads", 16)?,
-        mlp_ratio: vision.float("mlp_ratio", 4.0)?,
-        in_channels: vision.positive("in_channels", 3)?,
-        patch_size: vision.positive("patch_size", 14)?,
-        spatial_merge_size: vision.positive("spatial_merge_size", 2)?,
-        temporal_patch_size: vision.positive("temporal_patch_size", 2)?,
+        depth: vision.bounded("depth", 32, MAX_LAYERS)?,
+        embed_dim: vision.bounded("embed_dim", 1280, MAX_HIDDEN_SIZE)?,
+        hidden_size: vision.bounded("hidden_size", 3584, MAX_HIDDEN_SIZE)?,
+        num_heads: vision.bounded("num_heads", 16, MAX_HEADS)?,
+        mlp_ratio: vision.positive_float("mlp_ratio", 4.0, MAX_MLP_RATIO)?,
+        in_channels: geometry("in_channels", 3)?,
+        patch_size: geometry("patch_size", 14)?,
+        spatial_merge_size: geometry("spatial_merge_size", 2)?,
+        temporal_patch_size: geometry("temporal_patch_size", 2)?,
         initializer_range: vision.float("initializer_range", 0.02)?,
     };
+    if cfg.mlp_hidden() < 1 {
+        return Err(AgentError::config(
+            path,
+            "vision_config.mlp_ratio",
+            format!(
+                "{} times embed_dim {} leaves an empty MLP",
+                cfg.mlp_ratio, cfg.embed_dim
+            ),
+        ));
+    }
     if cfg.embed_dim % cfg.num_heads != 0 || cfg.head_dim() % 4 != 0 {
         return Err(AgentError::config(
             path,
@@ -491,10 +565,24 @@ fn rope(path: &Path, text: &Fields) -> Result<(f64, [i64; 3])> {
                 "expected three integers",
             )
         })?;
+    if let Some(s) = section.iter().find(|&&s| s < 0) {
+        return Err(AgentError::config(
+            path,
+            format!("{name}.mrope_section"),
+            format!("{section:?} has a negative section {s}"),
+        ));
+    }
     let theta = match params.get("rope_theta").and_then(Value::as_f64) {
         Some(t) => t,
         None => text.float("rope_theta", 1_000_000.0)?,
     };
+    if !(theta.is_finite() && theta > 0.0) {
+        return Err(AgentError::config(
+            path,
+            "rope_theta",
+            format!("must be a positive number, got {theta}"),
+        ));
+    }
     Ok((theta, section))
 }
 
@@ -724,5 +812,48 @@ mod tests {
             err.contains("vision_end_token_id") && err.contains("outside the vocabulary"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn absurd_sizes_and_negative_sections_are_errors_naming_the_field() {
+        let base = json!({"hidden_size": 64, "num_attention_heads": 4, "vocab_size": 100,
+            "intermediate_size": 96, "num_hidden_layers": 2,
+            "rope_scaling": {"type": "mrope", "mrope_section": [2, 3, 3]},
+            "vision_config": {"hidden_size": 64, "embed_dim": 32, "num_heads": 4},
+            "image_token_id": 5, "video_token_id": 6, "vision_start_token_id": 7, "vision_end_token_id": 8});
+        parse(base.clone()).unwrap();
+        let huge = json!(1u64 << 40);
+        let cases: Vec<(&str, Option<&str>, Value)> = vec![
+            ("intermediate_size", None, huge.clone()),
+            ("num_hidden_layers", None, huge.clone()),
+            ("vocab_size", None, huge.clone()),
+            ("hidden_size", None, huge.clone()),
+            ("num_attention_heads", None, huge.clone()),
+            ("num_key_value_heads", None, huge.clone()),
+            ("max_position_embeddings", None, huge.clone()),
+            ("rms_norm_eps", None, json!(-1.0)),
+            ("rope_scaling.mrope_section", None, json!([-8, 12, 4])),
+            ("vision_config.depth", Some("depth"), huge.clone()),
+            ("vision_config.embed_dim", Some("embed_dim"), huge.clone()),
+            ("vision_config.patch_size", Some("patch_size"), huge.clone()),
+            ("vision_config.mlp_ratio", Some("mlp_ratio"), json!(-4.0)),
+            ("vision_config.mlp_ratio", Some("mlp_ratio"), json!(1e300)),
+            ("vision_config.mlp_ratio", Some("mlp_ratio"), json!(0.001)),
+        ];
+        for (field, vision_key, value) in cases {
+            let mut v = base.clone();
+            match (vision_key, field) {
+                (Some(k), _) => v["vision_config"][k] = value.clone(),
+                (None, "rope_scaling.mrope_section") => {
+                    v["rope_scaling"]["mrope_section"] = value.clone()
+                }
+                (None, f) => v[f] = value.clone(),
+            }
+            let err = parse(v).unwrap_err().to_string();
+            assert!(
+                err.contains("config.json") && err.contains(&format!("`{field}`")),
+                "{field} = {value}: {err}"
+            );
+        }
     }
 }

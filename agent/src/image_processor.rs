@@ -9,6 +9,7 @@ use std::path::Path;
 use image::RgbImage;
 use serde_json::{json, Value};
 
+use crate::config::MAX_PATCH_GEOMETRY;
 use crate::error::{AgentError, Result};
 use crate::resample::resize_bicubic;
 
@@ -97,6 +98,10 @@ pub fn smart_resize(
     }
     Ok((h_bar, w_bar))
 }
+
+/// Largest `min_pixels` / `max_pixels` accepted: 2^25 (33.5M) pixels, 2.6 times the 12,845,056 of Qwen2-VL's Hub
+/// file. An image resized to this many pixels already takes 400 MB as f32 rows.
+pub const MAX_PIXELS: i64 = 1 << 25;
 
 impl ImageProcessorConfig {
     /// Reads `preprocessor_config.json` (the file or the checkpoint directory); absent file → class defaults.
@@ -190,6 +195,25 @@ impl ImageProcessorConfig {
             do_rescale: flag("do_rescale", d.do_rescale)?,
             do_normalize: flag("do_normalize", d.do_normalize)?,
         };
+        for (field, value, max) in [
+            ("min_pixels", cfg.min_pixels, MAX_PIXELS),
+            ("max_pixels", cfg.max_pixels, MAX_PIXELS),
+            ("patch_size", cfg.patch_size, MAX_PATCH_GEOMETRY),
+            (
+                "temporal_patch_size",
+                cfg.temporal_patch_size,
+                MAX_PATCH_GEOMETRY,
+            ),
+            ("merge_size", cfg.merge_size, MAX_PATCH_GEOMETRY),
+        ] {
+            if value > max {
+                return Err(AgentError::config(
+                    path,
+                    field,
+                    format!("must be at most {max}, got {value}"),
+                ));
+            }
+        }
         if cfg.min_pixels > cfg.max_pixels {
             return Err(AgentError::config(
                 path,
@@ -401,5 +425,27 @@ mod tests {
             .preprocess_frames(&[RgbImage::new(56, 56), RgbImage::new(28, 56)])
             .unwrap_err();
         assert!(err.to_string().contains("frame 1"), "{err}");
+    }
+
+    #[test]
+    fn absurd_pixel_limits_are_errors_naming_the_field() {
+        let path = Path::new("preprocessor_config.json");
+        for field in ["min_pixels", "max_pixels", "patch_size", "merge_size"] {
+            let v = json!({ field: 1u64 << 40 });
+            let err = ImageProcessorConfig::from_value(&v, path)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("preprocessor_config.json") && err.contains(field),
+                "{err}"
+            );
+        }
+        let at_limit = json!({"min_pixels": 3136, "max_pixels": MAX_PIXELS});
+        assert_eq!(
+            ImageProcessorConfig::from_value(&at_limit, path)
+                .unwrap()
+                .max_pixels,
+            MAX_PIXELS
+        );
     }
 }

@@ -8,7 +8,9 @@ use rand_distr::{Distribution, Normal};
 use tch::nn::VarStore;
 use tch::{Device, Kind, Tensor};
 
-use crate::checkpoint::{load_var_store, tensor_names, write_atomic, write_safetensors};
+use crate::checkpoint::{
+    checkpoint_files, load_var_store, tensor_names, write_atomic, write_safetensors,
+};
 use crate::config::Qwen2VLConfig;
 use crate::error::{AgentError, Result};
 use crate::image_processor::PatchGrid;
@@ -44,6 +46,30 @@ pub fn kind_name(kind: Kind) -> &'static str {
     }
 }
 
+/// Bytes a stored parameter takes at least: bf16 / f16, the smallest dtypes a checkpoint may hold.
+const MIN_BYTES_PER_PARAMETER: u64 = 2;
+
+/// The model `config` describes must fit in the checkpoint's safetensors files: a `config.json` claiming far more
+/// parameters than the files hold is refused before anything is allocated for them.
+fn check_weights_fit(config: &Qwen2VLConfig, dir: &Path) -> Result<()> {
+    let mut bytes = 0u64;
+    for file in checkpoint_files(dir)? {
+        let meta = std::fs::metadata(&file).map_err(|e| AgentError::io(&file, e))?;
+        bytes = bytes.saturating_add(meta.len());
+    }
+    let params = config.min_parameters();
+    if params.saturating_mul(MIN_BYTES_PER_PARAMETER) > bytes {
+        return Err(AgentError::config(
+            dir.join("config.json"),
+            "<model size>",
+            format!(
+                "describes at least {params} parameters, but the safetensors files hold only {bytes} bytes"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 impl Qwen2VL {
     /// A model with every parameter zero (norm weights one), on `device` in `kind`. `tied` shares the LM head with
     /// the input embeddings.
@@ -69,8 +95,10 @@ impl Qwen2VL {
     /// config says so or when the checkpoint has no `lm_head.weight` (untied checkpoints always store it).
     pub fn load(dir: &Path, device: Device, kind: Kind) -> Result<Qwen2VL> {
         let config = Qwen2VLConfig::from_file(dir)?;
-        let tied =
-            config.text.tie_word_embeddings || !tensor_names(dir)?.contains("lm_head.weight");
+        // Reading the names checks every file's header first, so a broken file is reported as such.
+        let names = tensor_names(dir)?;
+        check_weights_fit(&config, dir)?;
+        let tied = config.text.tie_word_embeddings || !names.contains("lm_head.weight");
         let model = Qwen2VL::new(&config, device, kind, tied);
         load_var_store(&model.vs, dir)?;
         Ok(model)

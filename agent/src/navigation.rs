@@ -23,6 +23,10 @@ pub fn shipped_navigator_dir() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("checkpoints/tiny-nav")
 }
 
+/// Largest `num_actions` a checkpoint may predict per answer. VLN-R1 predicts 6; each action is a line of the
+/// answer the model generates, so a larger N only makes every decision slower (100,000 takes minutes).
+pub const MAX_NUM_ACTIONS: usize = 32;
+
 /// The observation and action settings a navigation checkpoint expects.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -99,8 +103,11 @@ impl NavigationSettings {
     }
 
     fn validate(&self) -> std::result::Result<(), String> {
-        if self.num_actions == 0 {
-            return Err("num_actions must be at least 1".into());
+        if self.num_actions == 0 || self.num_actions > MAX_NUM_ACTIONS {
+            return Err(format!(
+                "num_actions must be in 1..={MAX_NUM_ACTIONS}, got {}",
+                self.num_actions
+            ));
         }
         if let Some(e) = self.execute {
             if e == 0 || e > self.num_actions {
@@ -212,5 +219,25 @@ mod tests {
             err.contains("navigation.json") && err.contains("memory"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn num_actions_past_the_cap_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut bad = serde_json::to_value(settings()).unwrap();
+        bad["num_actions"] = 100_000.into();
+        std::fs::write(dir.path().join(NAVIGATION_FILE), bad.to_string()).unwrap();
+        let err = NavigationSettings::read(dir.path())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("navigation.json") && err.contains("num_actions"),
+            "{err}"
+        );
+        let most = NavigationSettings {
+            num_actions: MAX_NUM_ACTIONS,
+            ..settings()
+        };
+        most.write(dir.path()).unwrap();
     }
 }

@@ -9,6 +9,7 @@ use tch::{Device, Kind, Tensor};
 use episodes::PromptConfig;
 
 use crate::chat::Message;
+use crate::config::Qwen2VLConfig;
 use crate::constrain::AnswerConstraint;
 use crate::error::{AgentError, Result};
 use crate::generate::{generate_with, GenerateOptions, Generation, GenerationConfig};
@@ -35,6 +36,10 @@ impl Pipeline {
     /// Loads a checkpoint directory and checks that tokenizer and config agree on the special token ids.
     pub fn load(dir: &Path, device: Device, kind: Kind) -> Result<Pipeline> {
         let processor = Processor::from_dir(dir)?;
+        let config = Qwen2VLConfig::from_file(dir)?;
+        processor
+            .tokenizer
+            .check_ids_within(config.text.vocab_size, &dir.join("config.json"))?;
         let model = Qwen2VL::load(dir, device, kind)?;
         let sp = processor.tokenizer.special;
         let cfg = &model.config;

@@ -124,6 +124,23 @@ impl Qwen2VLTokenizer {
         Ok(enc.get_ids().iter().map(|&i| i as i64).collect())
     }
 
+    /// Every id the tokenizer can produce must be a row of the model's embedding (`vocab_size` rows, as
+    /// `config` says): the largest id beyond it is an error naming this file, the token and its id.
+    pub fn check_ids_within(&self, vocab_size: i64, config: &Path) -> Result<()> {
+        let largest = self
+            .inner
+            .get_vocab(true)
+            .into_iter()
+            .max_by_key(|(_, id)| *id);
+        match largest {
+            Some((token, id)) if i64::from(id) >= vocab_size => Err(self.err(format!(
+                "token {token:?} has id {id}, outside the model's vocabulary (vocab_size {vocab_size} in {})",
+                config.display()
+            ))),
+            _ => Ok(()),
+        }
+    }
+
     pub fn decode(&self, ids: &[i64], skip_special_tokens: bool) -> Result<String> {
         let ids: Vec<u32> = ids.iter().map(|&i| i as u32).collect();
         self.inner
