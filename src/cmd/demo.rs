@@ -11,7 +11,7 @@ use clap::Args;
 use serde::{Deserialize, Serialize};
 
 use rft::config::RewardWeights;
-use rft::{OnlineConfig, OnlineReward, RftConfig};
+use rft::{GroupMode, OnlineConfig, RftConfig};
 
 use super::demo_report::{write_report, StageRecord};
 
@@ -87,9 +87,10 @@ pub struct Plan {
 /// SFT optimizer steps per budget minute: batch 8 at ~12 samples/s (112x112 frames, one core of the 2-core
 /// machine of the README) is ~90 steps a minute, and SFT gets about 70% of the budget.
 const SFT_STEPS_PER_MINUTE: f64 = 65.0;
-/// Closed-loop GRPO rounds per budget minute from the navigator: a round (8 envs, 8 prompts x 4 completions)
-/// takes ~2.2 s at 112x112, and the rounds get about half the budget (the two model evals most of the rest).
-const ONLINE_ROUNDS_PER_MINUTE: f64 = 13.0;
+/// Closed-loop GRPO rounds per budget minute from the navigator: a round (4 episodes x 4 trajectories, one
+/// GRPO update) takes ~8 s on one core at 112x112 (measured), and the rounds get about half the budget (the two
+/// model evals most of the rest).
+const ONLINE_ROUNDS_PER_MINUTE: f64 = 3.0;
 
 impl Plan {
     fn scratch() -> Start {
@@ -139,16 +140,17 @@ impl Plan {
         };
         Ok(match start {
             // The navigator's own settings (navigation.json) drive its evals and rounds; the round shape is
-            // scripts/navigator_round.json's.
+            // scripts/navigator_episode_round.json's, at a learning rate that stays near the navigator over the
+            // demo's rounds (measured: 5e-5 drifts after ~30 rounds).
             Start::Navigator(_) => Plan {
                 rft_rounds: if smoke {
                     base.rft_rounds
                 } else {
                     (minutes * ONLINE_ROUNDS_PER_MINUTE).round() as u64
                 },
-                rft_prompts_per_round: if smoke { 2 } else { 8 },
+                rft_prompts_per_round: if smoke { 2 } else { 4 },
                 rft_generations: 4,
-                rft_learning_rate: 2e-4,
+                rft_learning_rate: 2e-5,
                 ..base
             },
             Start::Scratch if smoke => Plan {
@@ -360,9 +362,8 @@ fn navigator_training(c: &StageContext, navigator: &Path) -> Vec<Stage> {
     vec![Stage {
         name: "rft",
         what: format!(
-            "closed-loop GRPO from the navigator on the train split: {} rounds of {} envs' decisions x {} \
-             completions, TDR + format + outcome reward, with the SFT term on the expert's labels of the \
-             states reached",
+            "closed-loop GRPO from the navigator on the train split over whole episodes: {} rounds of {} \
+             episodes x {} trajectories, each rewarded by where it ended (soft success and progress to the goal)",
             plan.rft_rounds, plan.rft_prompts_per_round, plan.rft_generations
         ),
         argv: rft,
@@ -543,8 +544,9 @@ fn offline_config(plan: &Plan) -> RftConfig {
     }
 }
 
-/// Closed-loop rounds from the navigator (scripts/navigator_round.json's shape): its history sampler and
-/// stop radius, the outcome reward next to TDR and format, and the SFT term on the expert's labels.
+/// Closed-loop rounds from the navigator over whole episodes (scripts/navigator_episode_round.json's shape): its
+/// history sampler, stop radius, `execute` and STOP bias, each trajectory rewarded by soft success (x2) and
+/// progress to the goal where it ended, KL to the navigator.
 fn online_config(plan: &Plan, navigator: &Path) -> anyhow::Result<RftConfig> {
     let Some(nav) = agent::NavigationSettings::read(navigator)? else {
         bail!(
@@ -555,23 +557,23 @@ fn online_config(plan: &Plan, navigator: &Path) -> anyhow::Result<RftConfig> {
         );
     };
     Ok(RftConfig {
-        beta: 0.0,
-        sft_coef: 1.0,
+        beta: 0.04,
+        temperature: 0.5,
         online: OnlineConfig {
-            num_envs: plan.rft_prompts_per_round,
-            reward: OnlineReward::ExpertTdr,
+            groups: GroupMode::Episode,
             execute: nav.execute.unwrap_or(plan.execute),
             memory: nav.memory.to_string(),
             stop_radius: nav.stop_radius,
+            max_episode_steps: plan.eval_max_steps,
             weights: RewardWeights {
-                format: 1.0,
-                tdr: 1.0,
-                progress: 0.0,
-                success: 0.0,
-                outcome: 1.0,
+                format: 0.0,
+                tdr: 0.0,
+                progress: 1.0,
+                success: 2.0,
+                outcome: 0.0,
                 ndtw: 0.0,
             },
-            stop_cost: 0.25,
+            decisions_per_trajectory: 8,
             ..OnlineConfig::default()
         },
         ..offline_config(plan)
