@@ -8,24 +8,26 @@
 #   3b. more routes in the same train houses (an augmented train split, as VLN-CE trains on R2R's augmented
 #      data): `episodes generate` draws 200 new episodes per train house, clear of val_seen's routes, and sft-aug
 #      trains from sft2 on their gt replays;
-#   4. rounds of closed-loop training through the one rollout buffer (`rft --online`): the current policy
-#      drives the train episodes, the expert labels every state it reaches (DAgger), and each round trains the
-#      SFT term on those labels next to GRPO on the sampled completions (TDR + format + outcome reward);
+#   4. ROUNDS (default 0) stages of per-decision closed-loop rounds (`rft --online --groups decision`,
+#      scripts/navigator_round.json): off by default, they turn a walking navigator into one that turns in place
+#      (docs/training.md);
 #   5. after each stage, eval on the first 60 val_seen episodes (the learning curve; val_unseen is never used
 #      to choose anything);
 #   6. publish: the stage and STOP bias (of $BIASES) best together on all 120 val_seen episodes (SR, then OSR,
-#      then NE), with its logs, into agent/checkpoints/tiny-nav (or $PUBLISH).
+#      then NE), with its logs, into agent/checkpoints/tiny-nav (or $PUBLISH);
+#   7. the RFT stage from the published navigator over whole episodes (scripts/train_rft.sh, run directory
+#      RUN_DIR/rft), published to agent/checkpoints/tiny-nav-rft.
 #
 # Usage: scripts/train_navigator.sh [RUN_DIR]   (default $VLN_NAV_RUN or ~/runs/tiny-nav)
 # RUN_DIR should live outside the work tree: every stage resumes from what is there, so an interrupted run
-# (or one continued in a later session) is the same command again. Env: ROUNDS (closed-loop stages, 4),
+# (or one continued in a later session) is the same command again. Env: ROUNDS (per-decision stages, 0),
 # ROUND_STEPS (GRPO rounds per stage, 150), SFT_STEPS (12000), SFT2_STEPS (24000), AUG_STEPS (16000), BIASES
 # ("0 0.5 1 1.5"), THREADS (2), BIN (the CLI; default: build the release binary), SKIP_PUBLISH=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 RUN=${1:-${VLN_NAV_RUN:-$HOME/runs/tiny-nav}}
-ROUNDS=${ROUNDS:-4}
+ROUNDS=${ROUNDS:-0}
 ROUND_STEPS=${ROUND_STEPS:-150}
 SFT_STEPS=${SFT_STEPS:-12000}
 SFT2_STEPS=${SFT2_STEPS:-24000}
@@ -133,3 +135,5 @@ if [ -z "${SKIP_PUBLISH:-}" ]; then
   rm -rf "$PUBLISH" && mv "$PUBLISH.tmp" "$PUBLISH"
   log "published $best_dir to $PUBLISH"
 fi
+# The RFT stage of the navigator just published (or of the one already there with SKIP_PUBLISH).
+BIN=$BIN THREADS=$THREADS scripts/train_rft.sh "$PUBLISH" "$RUN/rft"
