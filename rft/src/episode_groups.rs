@@ -37,12 +37,10 @@ use tch::Tensor;
 use crate::config::{RewardWeights, RftConfig};
 use crate::error::{Result, RftError};
 use crate::loss::{group_advantages, GroupStats};
-use crate::offline::{
-    append_log, epoch_order, truncate_log, FINAL_MODEL_DIR, LOG_FILE, ROLLOUTS_DIR,
-};
-use crate::online::OnlineRun;
+use crate::offline::{append_log, epoch_order, FINAL_MODEL_DIR};
+use crate::online::{load_weights, start_run, OnlineRun};
 use crate::replay::SftReplay;
-use crate::trainer::{mix_seed, Group, GrpoTrainer, StepLog};
+use crate::trainer::{mix_seed, Group, StepLog};
 
 /// One played episode: what the policy saw and where it was at every step, the answers it generated, and how
 /// the episode ended.
@@ -490,31 +488,10 @@ pub fn run_episode_groups(
     mut on_step: impl FnMut(&StepLog),
 ) -> Result<Vec<StepLog>> {
     let cfg = &run.config;
-    cfg.validate(Path::new("--config"))?;
-    if cfg.max_steps == 0 {
-        return Err(RftError::config(
-            "--config",
-            "max_steps",
-            "closed-loop RFT needs max_steps > 0 (there is no epoch over a store)",
-        ));
-    }
     let policy_cfg = policy_config(&run.model, cfg)?;
-    let total = cfg.max_steps as u64;
-    std::fs::create_dir_all(&run.out).map_err(|e| RftError::io(&run.out, e))?;
-    let mut trainer = GrpoTrainer::new(
-        &run.model,
-        &run.out,
-        cfg.clone(),
-        total,
-        run.device,
-        run.kind,
-    )?;
-    let rollout_root = run.out.join(ROLLOUTS_DIR);
-    let mut rollouts = SampleStoreWriter::with_shard_size(&rollout_root, usize::MAX)?;
-    let log_path = run.out.join(LOG_FILE);
-    truncate_log(&log_path, trainer.state.step)?;
+    let mut start = start_run(run)?;
     let (p, g) = (cfg.prompts_per_step, cfg.num_generations);
-    let actor = Pipeline::load(&trainer.policy.dir, run.device, run.kind)?;
+    let actor = Pipeline::load(&start.trainer.policy.dir, run.device, run.kind)?;
     let mut policy = VlmPolicy::new(actor, policy_cfg.clone(), "rft-actor".into())?;
     policy.set_recording(true);
     let mut envs = VecEnv::with_envs(p * g, run.library.clone(), run.dataset.clone(), run.env)?;
@@ -524,11 +501,11 @@ pub fn run_episode_groups(
         cfg.online.sft_data.as_deref(),
         cfg.online.sft_data_share,
         cfg.online.next_action_balance,
-        &rollout_root,
+        &start.rollout_root,
     )?;
     let mut logs = Vec::new();
-    while trainer.state.step < total {
-        let round = trainer.state.step;
+    while start.trainer.state.step < start.total {
+        let round = start.trainer.state.step;
         let started = Instant::now();
         policy.reseed(mix_seed(cfg.seed, round, 0));
         let episodes = deal(run.dataset.len(), cfg.seed, round, p);
@@ -539,8 +516,8 @@ pub fn run_episode_groups(
         let trajectories = play_groups(&mut envs, &mut policy, &episodes, g, expert, &mut mix)?;
         let scored = score(&trajectories, g, cfg, run.env.success_distance)?;
         let groups = record_round(
-            &trainer.policy,
-            &mut rollouts,
+            &start.trainer.policy,
+            &mut start.rollouts,
             &policy_cfg.memory,
             &trajectories,
             &scored,
@@ -550,31 +527,40 @@ pub fn run_episode_groups(
         let sft_groups = match cfg.online.sft_replay {
             n if n > 0 && cfg.sft_coef > 0.0 => {
                 let mut rng = ChaCha8Rng::seed_from_u64(mix_seed(cfg.seed, round, 3));
-                replay.draw(&mut rng, &trainer)?
+                replay.draw(&mut rng, &start.trainer)?
             }
             _ => None,
         };
         let generate_s = started.elapsed().as_secs_f64();
-        let mut log = trainer.optimize_with(&groups, sft_groups.as_deref().unwrap_or(&groups))?;
+        let mut log = start
+            .trainer
+            .optimize_with(&groups, sft_groups.as_deref().unwrap_or(&groups))?;
         log.generate_s = generate_s;
         round_stats(&mut log, &trajectories, &scored, g);
         log.rewards.insert("expert_mix".into(), f64::from(mix.beta));
-        copy_weights(&trainer.policy, policy.pipeline())?;
-        append_log(&log_path, &log)?;
+        let learned: Vec<(String, Tensor)> = start
+            .trainer
+            .policy
+            .model
+            .vs
+            .variables()
+            .into_iter()
+            .collect();
+        load_weights(policy.pipeline(), &learned)?;
+        append_log(&start.log_path, &log)?;
         on_step(&log);
-        let step = trainer.state.step;
-        if step == total || (cfg.save_steps > 0 && step % cfg.save_steps as u64 == 0) {
-            let dir = trainer.save_checkpoint(rollouts.len())?;
+        if start.checkpoint_due(cfg) {
+            let dir = start.trainer.save_checkpoint(start.rollouts.len())?;
             record_settings(&dir, cfg, &policy_cfg)?;
-            rollouts.flush()?;
+            start.rollouts.flush()?;
             if cfg.online.sft_replay > 0 {
-                replay.refresh(&rollout_root)?;
+                replay.refresh(&start.rollout_root)?;
             }
         }
         logs.push(log);
     }
     let final_dir = run.out.join(FINAL_MODEL_DIR);
-    trainer.save_final(&final_dir)?;
+    start.trainer.save_final(&final_dir)?;
     record_settings(&final_dir, cfg, &policy_cfg)?;
     Ok(logs)
 }
@@ -645,22 +631,6 @@ fn round_stats(log: &mut StepLog, trajectories: &[Trajectory], scored: &[Scored]
         .insert("episode_tl".into(), mean(&|e| e.metrics.tl));
     log.rewards
         .insert("episode_steps".into(), mean(&|e| e.metrics.steps));
-}
-
-/// Copies the learner's weights into the actor's.
-fn copy_weights(learner: &Pipeline, actor: &Pipeline) -> Result<()> {
-    let from = learner.model.vs.variables();
-    let to = actor.model.vs.variables();
-    tch::no_grad(|| {
-        for (name, w) in &from {
-            let mut v: Tensor = to
-                .get(name)
-                .ok_or_else(|| RftError::Input(format!("actor has no parameter {name}")))?
-                .shallow_clone();
-            v.f_copy_(w)?;
-        }
-        Ok(())
-    })
 }
 
 /// The written checkpoint runs as the policy that was trained: the `execute` and the STOP bias it played

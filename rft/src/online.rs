@@ -222,7 +222,19 @@ pub fn run_online(run: &OnlineRun, on_step: impl FnMut(&StepLog)) -> Result<Vec<
 }
 
 /// Per-decision groups (see the module docs).
-fn run_decision_groups(run: &OnlineRun, mut on_step: impl FnMut(&StepLog)) -> Result<Vec<StepLog>> {
+/// What every closed-loop run opens first: the trainer (resumed from the newest checkpoint under `out`), the
+/// rollout buffer (one shard per checkpoint interval: it commits only at checkpoints) and the round log.
+pub(crate) struct RunStart {
+    pub trainer: GrpoTrainer,
+    pub rollouts: SampleStoreWriter,
+    pub rollout_root: PathBuf,
+    pub log_path: PathBuf,
+    /// Rounds of the whole run.
+    pub total: u64,
+}
+
+/// Checks the config and opens (or resumes) the run under `run.out`.
+pub(crate) fn start_run(run: &OnlineRun) -> Result<RunStart> {
     let cfg = &run.config;
     cfg.validate(Path::new("--config"))?;
     if cfg.max_steps == 0 {
@@ -234,7 +246,7 @@ fn run_decision_groups(run: &OnlineRun, mut on_step: impl FnMut(&StepLog)) -> Re
     }
     let total = cfg.max_steps as u64;
     std::fs::create_dir_all(&run.out).map_err(|e| RftError::io(&run.out, e))?;
-    let mut trainer = GrpoTrainer::new(
+    let trainer = GrpoTrainer::new(
         &run.model,
         &run.out,
         cfg.clone(),
@@ -243,13 +255,34 @@ fn run_decision_groups(run: &OnlineRun, mut on_step: impl FnMut(&StepLog)) -> Re
         run.kind,
     )?;
     let rollout_root = run.out.join(ROLLOUTS_DIR);
-    let mut rollouts = SampleStoreWriter::with_shard_size(&rollout_root, usize::MAX)?;
+    let rollouts = SampleStoreWriter::with_shard_size(&rollout_root, usize::MAX)?;
     let log_path = run.out.join(LOG_FILE);
     truncate_log(&log_path, trainer.state.step)?;
+    Ok(RunStart {
+        trainer,
+        rollouts,
+        rollout_root,
+        log_path,
+        total,
+    })
+}
+
+impl RunStart {
+    /// Whether the round just finished ends with a checkpoint: every `save_steps` rounds, and the last.
+    pub(crate) fn checkpoint_due(&self, cfg: &RftConfig) -> bool {
+        let step = self.trainer.state.step;
+        step == self.total || (cfg.save_steps > 0 && step.is_multiple_of(cfg.save_steps as u64))
+    }
+}
+
+fn run_decision_groups(run: &OnlineRun, mut on_step: impl FnMut(&StepLog)) -> Result<Vec<StepLog>> {
+    let cfg = &run.config;
+    let mut start = start_run(run)?;
+    let total = start.total;
 
     let (group_tx, group_rx) = bounded::<ToLearner>(cfg.online.buffer);
     let (weights_tx, weights_rx) = unbounded::<Vec<(String, Tensor)>>();
-    let actor_dir = trainer.policy.dir.clone();
+    let actor_dir = start.trainer.policy.dir.clone();
     let collector = spawn_collector(Collector {
         library: run.library.clone(),
         dataset: run.dataset.clone(),
@@ -258,15 +291,15 @@ fn run_decision_groups(run: &OnlineRun, mut on_step: impl FnMut(&StepLog)) -> Re
         device: run.device,
         kind: run.kind,
         config: cfg.clone(),
-        start_round: trainer.state.step,
-        root: rollout_root.clone(),
+        start_round: start.trainer.state.step,
+        root: start.rollout_root.clone(),
         groups: group_tx,
         weights: weights_rx,
     })?;
 
     let mut logs = Vec::new();
     let result = (|| -> Result<()> {
-        while trainer.state.step < total {
+        while start.trainer.state.step < total {
             let started = Instant::now();
             let mut groups = Vec::with_capacity(cfg.prompts_per_step);
             let (mut fallbacks, mut episodes, mut successes) = (0usize, 0usize, 0usize);
@@ -285,9 +318,9 @@ fn run_decision_groups(run: &OnlineRun, mut on_step: impl FnMut(&StepLog)) -> Re
             assign_advantages(&mut groups);
             let generate_s = started.elapsed().as_secs_f64();
             for g in &groups {
-                rollouts.append(&g.sample)?;
+                start.rollouts.append(&g.sample)?;
             }
-            let mut log = trainer.optimize(&groups)?;
+            let mut log = start.trainer.optimize(&groups)?;
             log.generate_s = generate_s;
             log.rewards.insert(
                 "fallback_rate".into(),
@@ -298,7 +331,8 @@ fn run_decision_groups(run: &OnlineRun, mut on_step: impl FnMut(&StepLog)) -> Re
                     .insert("episode_success".into(), successes as f64 / episodes as f64);
             }
             let weights = tch::no_grad(|| {
-                trainer
+                start
+                    .trainer
                     .policy
                     .model
                     .vs
@@ -308,13 +342,12 @@ fn run_decision_groups(run: &OnlineRun, mut on_step: impl FnMut(&StepLog)) -> Re
                     .collect()
             });
             let _ = weights_tx.send(weights);
-            append_log(&log_path, &log)?;
+            append_log(&start.log_path, &log)?;
             on_step(&log);
-            let step = trainer.state.step;
-            if step == total || (cfg.save_steps > 0 && step % cfg.save_steps as u64 == 0) {
-                let dir = trainer.save_checkpoint(rollouts.len())?;
+            if start.checkpoint_due(cfg) {
+                let dir = start.trainer.save_checkpoint(start.rollouts.len())?;
                 NavigationSettings::record_execute(&dir, cfg.online.execute)?;
-                rollouts.flush()?;
+                start.rollouts.flush()?;
             }
             logs.push(log);
         }
@@ -329,7 +362,7 @@ fn run_decision_groups(run: &OnlineRun, mut on_step: impl FnMut(&StepLog)) -> Re
         return Err(RftError::Input("the rollout collector panicked".into()));
     }
     let final_dir = run.out.join(FINAL_MODEL_DIR);
-    trainer.save_final(&final_dir)?;
+    start.trainer.save_final(&final_dir)?;
     // The model was trained deciding every `execute` actions: `--policy model:DIR` runs it so.
     NavigationSettings::record_execute(&final_dir, run.config.online.execute)?;
     Ok(logs)
@@ -632,7 +665,7 @@ fn sample_groups(
 }
 
 /// Copies the learner's weights into the actor.
-fn load_weights(actor: &Pipeline, weights: &[(String, Tensor)]) -> Result<()> {
+pub(crate) fn load_weights(actor: &Pipeline, weights: &[(String, Tensor)]) -> Result<()> {
     let vars = actor.model.vs.variables();
     tch::no_grad(|| {
         for (name, w) in weights {
