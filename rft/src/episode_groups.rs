@@ -19,7 +19,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use agent::{navigation_chat, Decision, NavigationSettings, Pipeline, VlmPolicy, VlmPolicyConfig};
+use agent::{Decision, NavigationSettings, Pipeline, VlmPolicy, VlmPolicyConfig};
 use env::body::AgentState;
 use env::measures::EpisodeMetrics;
 use env::nav::{Expert, FollowerConfig};
@@ -38,7 +38,7 @@ use crate::config::{RewardWeights, RftConfig};
 use crate::error::{Result, RftError};
 use crate::loss::{group_advantages, GroupStats};
 use crate::offline::{append_log, epoch_order, FINAL_MODEL_DIR};
-use crate::online::{load_weights, start_run, OnlineRun};
+use crate::online::{decision_prompt, load_weights, start_run, OnlineRun};
 use crate::replay::SftReplay;
 use crate::trainer::{mix_seed, Group, StepLog};
 
@@ -471,14 +471,7 @@ fn training_group(
     memory: &MemorySampler,
 ) -> Result<Group> {
     let step = sample.step as usize;
-    let history = memory.history(step);
-    let chat = navigation_chat(
-        &t.prompt,
-        &t.instruction,
-        history.iter().map(|&k| (*t.frames[k]).clone()).collect(),
-        (*t.frames[step]).clone(),
-    )?;
-    let prompt = pipeline.processor.process_chat(&chat, true)?;
+    let prompt = decision_prompt(pipeline, memory, &t.prompt, &t.instruction, &t.frames, step)?;
     Ok(Group { sample, prompt })
 }
 

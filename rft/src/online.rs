@@ -605,13 +605,7 @@ fn decision_group(
     let expert = s.labeler.labels(s.state, n)?;
     let step = s.frames.len() - 1;
     let history = memory.history(step);
-    let chat = navigation_chat(
-        &s.prompt,
-        &s.instruction,
-        history.iter().map(|&k| (*s.frames[k]).clone()).collect(),
-        (*s.frames[step]).clone(),
-    )?;
-    let prompt = actor.processor.process_chat(&chat, true)?;
+    let prompt = decision_prompt(actor, memory, &s.prompt, &s.instruction, &s.frames, step)?;
     let sample = Sample {
         episode_id: s.episode_id.clone(),
         trajectory_id: Some(format!("online-{}", s.run_index)),
@@ -625,6 +619,29 @@ fn decision_group(
         rl: None,
     };
     Ok(Group { sample, prompt })
+}
+
+/// The tokenised prompt of a decision at frame `step` of an episode: the memory sampler's history frames, then
+/// that frame.
+pub(crate) fn decision_prompt(
+    pipeline: &Pipeline,
+    memory: &MemorySampler,
+    prompt: &PromptConfig,
+    instruction: &str,
+    frames: &[Arc<RgbImage>],
+    step: usize,
+) -> Result<agent::Prompt> {
+    let chat = navigation_chat(
+        prompt,
+        instruction,
+        memory
+            .history(step)
+            .iter()
+            .map(|&k| (*frames[k]).clone())
+            .collect(),
+        (*frames[step]).clone(),
+    )?;
+    Ok(pipeline.processor.process_chat(&chat, true)?)
 }
 
 /// G completions for each group with the actor, all groups in one batched generation (one prefill per
