@@ -122,18 +122,7 @@ fn closed_loop_run_trains_and_writes_rollouts() {
     agent::init::init_checkpoint(agent::Preset::Tiny, 5, &model, None).unwrap();
     // A navigator's settings: every checkpoint of the run carries them, with the actions per decision it
     // trained with, and without the STOP calibration of the weights it started from.
-    let env = small_env();
-    let settings = agent::NavigationSettings {
-        memory: "uniform:2".parse().unwrap(),
-        num_actions: 6,
-        width: env.width,
-        height: env.height,
-        hfov_deg: env.hfov_deg,
-        agent: env::body::AgentConfig::r2r(),
-        stop_radius: None,
-        execute: None,
-        stop_bias: Some(0.5),
-    };
+    let settings = navigator_settings(None);
     settings.write(&model).unwrap();
     for reward in [OnlineReward::ExpertTdr, OnlineReward::Progress] {
         let mut config = RftConfig {
@@ -188,6 +177,23 @@ fn closed_loop_run_trains_and_writes_rollouts() {
             };
             assert_eq!(recorded, Some(want), "{dir}");
         }
+    }
+}
+
+/// A navigator's settings over `small_env` frames: uniform:2 memory, N 6, STOP bias 0.5, and `execute` if it
+/// was trained closed-loop.
+fn navigator_settings(execute: Option<usize>) -> agent::NavigationSettings {
+    let env = small_env();
+    agent::NavigationSettings {
+        memory: "uniform:2".parse().unwrap(),
+        num_actions: 6,
+        width: env.width,
+        height: env.height,
+        hfov_deg: env.hfov_deg,
+        agent: env::body::AgentConfig::r2r(),
+        stop_radius: None,
+        execute,
+        stop_bias: Some(0.5),
     }
 }
 
@@ -311,20 +317,7 @@ fn pg_coef_zero_trains_the_sft_term_alone() {
 fn episode_groups_setup(dir: &Path) -> (std::path::PathBuf, RftConfig) {
     let model = dir.join("tiny");
     agent::init::init_checkpoint(agent::Preset::Tiny, 5, &model, None).unwrap();
-    let env = small_env();
-    agent::NavigationSettings {
-        memory: "uniform:2".parse().unwrap(),
-        num_actions: 6,
-        width: env.width,
-        height: env.height,
-        hfov_deg: env.hfov_deg,
-        agent: env::body::AgentConfig::r2r(),
-        stop_radius: None,
-        execute: Some(2),
-        stop_bias: Some(0.5),
-    }
-    .write(&model)
-    .unwrap();
+    navigator_settings(Some(2)).write(&model).unwrap();
     let mut config = RftConfig {
         num_generations: 3,
         prompts_per_step: 2,
